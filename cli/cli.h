@@ -1,0 +1,83 @@
+/*
+ * cli/cli.h - what every vsim program shares: the option table, getopt_long
+ * parsing, --help generated from the table, error printing and the exit codes.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef VSIM_CLI_CLI_H
+#define VSIM_CLI_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes shared by every program (STYLE.md). */
+enum {
+    VSIM_EXIT_OK = 0,
+    VSIM_EXIT_ERROR = 1,
+    VSIM_EXIT_USAGE = 2,
+    VSIM_EXIT_FINDING = 3,
+    VSIM_EXIT_PARTIAL = 4
+};
+
+typedef enum vsim_opt_type {
+    VSIM_OPT_T_END = 0,
+    VSIM_OPT_T_FLAG,      /* int: set to 1 */
+    VSIM_OPT_T_INT,       /* int */
+    VSIM_OPT_T_INT64,     /* int64_t */
+    VSIM_OPT_T_DOUBLE,    /* double */
+    VSIM_OPT_T_STRING,    /* const char *, points into argv */
+    VSIM_OPT_T_CALLBACK   /* cb(opt, arg); arg is NULL for options without argument */
+} vsim_opt_type;
+
+typedef struct vsim_opt vsim_opt;
+/* Return 0 if arg was accepted; otherwise a usage error is reported. */
+typedef int (*vsim_opt_cb)(const vsim_opt *opt, const char *arg);
+
+struct vsim_opt {
+    int short_name;          /* 0 if none */
+    const char *long_name;
+    vsim_opt_type type;
+    void *value;
+    const char *argname;     /* NULL: the option takes no argument (FLAG, or CALLBACK) */
+    const char *help;
+    vsim_opt_cb cb;
+};
+
+#define VSIM_OPT_FLAG(s, l, v, h) { (s), (l), VSIM_OPT_T_FLAG, (v), NULL, (h), NULL }
+#define VSIM_OPT_INT(s, l, v, a, h) { (s), (l), VSIM_OPT_T_INT, (v), (a), (h), NULL }
+#define VSIM_OPT_INT64(s, l, v, a, h) { (s), (l), VSIM_OPT_T_INT64, (v), (a), (h), NULL }
+#define VSIM_OPT_DOUBLE(s, l, v, a, h) { (s), (l), VSIM_OPT_T_DOUBLE, (v), (a), (h), NULL }
+#define VSIM_OPT_STRING(s, l, v, a, h) { (s), (l), VSIM_OPT_T_STRING, (v), (a), (h), NULL }
+#define VSIM_OPT_CALLBACK(s, l, v, a, h, f) { (s), (l), VSIM_OPT_T_CALLBACK, (v), (a), (h), (f) }
+#define VSIM_OPT_END { 0, NULL, VSIM_OPT_T_END, NULL, NULL, NULL, NULL }
+
+typedef struct vsim_cli {
+    const char *prog;        /* "vsim-ls" */
+    const char *usage;       /* "RUN [options]" */
+    const char *summary;     /* one line */
+    const char *footer;      /* extra help text (examples); may be NULL */
+    int min_args, max_args;  /* positional arguments; max_args < 0: unlimited */
+} vsim_cli;
+
+/*
+ * Parse argv against opts (terminated by VSIM_OPT_END). --help and --version
+ * are added; they print on stdout and exit 0. A usage error prints
+ * "prog: usage error: ..." on stderr and exits 2. On return, *first_arg is the
+ * index of the first positional argument.
+ */
+void vsim_cli_parse(const vsim_cli *cli, const vsim_opt *opts, int argc, char **argv,
+                    int *first_arg);
+
+/* Print "prog: usage error: ..." and exit 2. */
+void vsim_cli_usage_error(const vsim_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Print "prog: error: <vsim_errmsg()>" on stderr and return VSIM_EXIT_ERROR. */
+int vsim_cli_error(const char *prog);
+
+/* Print "prog: warning: ..." on stderr. */
+void vsim_cli_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 if the process was started with the environment variable VSIM_QUIET set or stderr not a tty. */
+int vsim_cli_quiet(void);
+
+#endif

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Install the Debian packages vsim needs when something is missing.
+# Idempotent and quiet when everything is present. Needs root (or sudo) to install.
+set -e
+PKGS="libhdf5-dev hdf5-tools libgsl-dev libcairo2-dev gnuplot-nox libjansson-dev
+      libopenblas-dev python3-numpy python3-h5py libxml2-utils fonts-dejavu-core pkg-config
+      python3-sklearn python3-matplotlib python3-skimage dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2
