@@ -61,6 +61,7 @@ TRAINER_SRCS :=
 PROGS :=
 UNIT_TESTS :=
 HELPERS :=
+BENCHES :=
 MANPAGES :=
 
 include core/module.mk
@@ -104,6 +105,14 @@ $(BIN)/vsim-%: $(BUILD)/cli/vsim-%.o $(BUILD)/cli/cli.o $(LIBVSIM)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBVSIM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBVSIM) $(LIBS_ALL)
+
+# Benchmark programs: bench/<name>.c -> $(BUILD)/bench/<name>
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBVSIM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBVSIM) $(LIBS_ALL)
+
+BENCH_BINS := $(BENCHES:%=$(BUILD)/bench/%)
+bench-build: $(BENCH_BINS)
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/unit/%)
 HELPER_BINS := $(HELPERS:%=$(BUILD)/tests/helpers/%)
