@@ -1,0 +1,2 @@
+PROGS += vsim-ls
+MANPAGES += doc/man/vsim-ls.1

@@ -53,7 +53,7 @@ int vsim_errctx(const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, errmsg, sizeof(old));
-    snprintf(errmsg, sizeof(errmsg), "%s: %s", prefix,
+    snprintf(errmsg, sizeof(errmsg), "%.500s: %.500s", prefix,
              old[0] ? old : vsim_strstatus(errstatus));
     return errstatus;
 }

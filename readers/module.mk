@@ -1,3 +1,3 @@
 # The shard writer builds with HDF5 alone (the trainer links it); the reader adds jansson.
-WRITER_SRCS +=
-LIB_SRCS +=
+WRITER_SRCS += readers/run.c readers/h5util.c readers/writer.c
+LIB_SRCS += readers/trial.c

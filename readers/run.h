@@ -68,4 +68,10 @@ int vsim_reduction_parse_list(const char *list, unsigned *out_mask);
 struct vsim_buf;
 int vsim_run_shard_path(struct vsim_buf *out, const char *run_dir, int worker, int64_t step);
 
+/*
+ * Append a sorted step list compressed into ranges: "0-500:10,505,510-520:5"
+ * (start-end:stride; a stride of 1 is written "0-9").
+ */
+int vsim_steps_format(struct vsim_buf *out, const int64_t *steps, size_t n);
+
 #endif

@@ -1,1 +1,2 @@
-UNIT_TESTS += test_core
+UNIT_TESTS += test_core test_shards
+HELPERS += shard-writer shard-check
