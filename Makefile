@@ -135,7 +135,8 @@ check: deps
 asan-check: deps
 	@$(MAKE) --no-print-directory SAN=address,undefined VSIM_TEST=1 test
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all bench-build
 	@VSIM_BIN=$(CURDIR)/$(BIN) VSIM_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) bench/run.sh
 

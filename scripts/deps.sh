@@ -1,10 +1,15 @@
 #!/bin/bash
 # Install the Debian packages vsim needs when something is missing.
+# Usage: deps.sh [bench]
 # Idempotent and quiet when everything is present. Needs root (or sudo) to install.
 set -e
 PKGS="libhdf5-dev hdf5-tools libgsl-dev libcairo2-dev gnuplot-nox libjansson-dev
       libopenblas-dev python3-numpy python3-h5py libxml2-utils fonts-dejavu-core pkg-config
       python3-sklearn python3-matplotlib python3-skimage dataset-fashion-mnist"
+# `deps.sh bench` adds what only the benchmarks need (the anchors they compare to).
+if [ "${1:-}" = bench ]; then
+    PKGS="$PKGS time python3-torch"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
