@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/fs.h"
@@ -1158,6 +1159,44 @@ static int check_dataset(const shard *s, const entry *e, hid_t d, const char *pa
     return rc;
 }
 
+/*
+ * Fast path for the common case: a contiguous, allocated dataset whose file
+ * type is the native type is read with one pread() at the address HDF5 reports
+ * (H5Dget_offset, HDF5's documented direct-access call). It saves HDF5's
+ * per-read machinery, about a fifth of the time for 1 MB tensors (bench_io).
+ * Returns 0 when done, -1 to fall back to H5Dread.
+ */
+static int read_direct(hid_t f, hid_t d, vsim_dtype dtype, void *buf, size_t n_elems)
+{
+    size_t n_bytes = n_elems * vsim_dtype_size(dtype);
+    haddr_t off = H5Dget_offset(d);
+    hid_t type;
+    void *handle = NULL;
+    htri_t same;
+    char *p = buf;
+
+    if (off == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n_bytes)
+        return -1;
+    type = H5Dget_type(d);
+    same = H5Tequal(type, vsim_h5_native(dtype));
+    H5Tclose(type);
+    if (same <= 0 || H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
+        return -1;
+    while (n_bytes) {
+        ssize_t r = pread(*(int *)handle, p, n_bytes, (off_t)off);
+
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        off += (haddr_t)r;
+        n_bytes -= (size_t)r;
+    }
+    return 0;
+}
+
 static int read_dataset(const vsim_trial *t, const shard *s, const entry *e, const char *group,
                         const char *name, vsim_dtype dtype, void *buf, size_t n_elems)
 {
@@ -1187,7 +1226,7 @@ static int read_dataset(const vsim_trial *t, const shard *s, const entry *e, con
                            n_elems);
         H5Sclose(sp);
     }
-    if (!rc && n_elems &&
+    if (!rc && n_elems && read_direct(f, d, dtype, buf, n_elems) != 0 &&
         H5Dread(d, vsim_h5_native(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         rc = vsim_fail(VSIM_EIO, "%s: cannot read dataset '%s' (truncated or corrupt)",
                        s->path, path.buf);
