@@ -1,0 +1,110 @@
+/*
+ * samples/sheet.c - contact sheet of a dataset (one row per label, a few
+ * designs with all their views) drawn with cairo and written as PNG through a
+ * temporary file and rename. Compiled to VSIM_EUNSUP without cairo.
+ * SPDX-License-Identifier: MIT
+ */
+#include "samples/dataset.h"
+
+#ifdef VSIM_HAVE_CAIRO
+#include <cairo.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+
+#define LABEL_W 110    /* pixels for the label column */
+#define GAP 2          /* between views */
+#define DESIGN_GAP 10  /* between designs */
+
+/* Copy the grey image (s x s) into the RGB24 surface at (x0, y0). */
+static void blit(unsigned char *px, int stride, int x0, int y0, const uint8_t *img, int s)
+{
+    for (int y = 0; y < s; y++) {
+        uint32_t *row = (uint32_t *)(px + (size_t)(y0 + y) * (size_t)stride) + x0;
+
+        for (int x = 0; x < s; x++) {
+            uint32_t g = img[(size_t)y * (size_t)s + (size_t)x];
+
+            row[x] = 0xff000000u | g << 16 | g << 8 | g;
+        }
+    }
+}
+
+static void draw(cairo_surface_t *surf, const vsim_dataset *ds, int per_label, int design_w,
+                 int row_h)
+{
+    unsigned char *px = cairo_image_surface_get_data(surf);
+    int stride = cairo_image_surface_get_stride(surf), s = ds->size;
+    size_t img = (size_t)s * (size_t)s;
+    cairo_t *cr;
+
+    cairo_surface_flush(surf);
+    for (int l = 0; l < ds->n_labels; l++) {
+        int shown = 0;
+
+        for (size_t i = 0; i < ds->n && shown < per_label; i++) {
+            if (ds->labels[i] != l)
+                continue;
+            for (int v = 0; v < ds->n_views; v++)
+                blit(px, stride, LABEL_W + shown * design_w + v * (s + GAP), l * row_h + GAP,
+                     ds->images + (i * (size_t)ds->n_views + (size_t)v) * img, s);
+            shown++;
+        }
+    }
+    cairo_surface_mark_dirty(surf);
+    cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 13.0);
+    for (int l = 0; l < ds->n_labels; l++) {
+        cairo_move_to(cr, 6.0, l * row_h + 0.5 * row_h + 5.0);
+        cairo_show_text(cr, ds->label_names[l]);
+    }
+    cairo_destroy(cr);
+}
+
+int vsim_dataset_sheet(const vsim_dataset *ds, const char *path, int per_label)
+{
+    int s = ds->size, design_w = ds->n_views * (s + GAP) + DESIGN_GAP, row_h = s + 2 * GAP;
+    int w = LABEL_W + per_label * design_w, h = ds->n_labels * row_h;
+    vsim_buf tmp = VSIM_BUF_INIT;
+    cairo_surface_t *surf;
+    cairo_t *cr;
+    int rc = VSIM_OK;
+
+    if (per_label < 1 || ds->n_labels < 1 || (double)w * h > 1e9)
+        return vsim_fail(VSIM_EINVAL, "%s: nothing to show or a sheet too large", path);
+    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(surf);
+        return vsim_fail(VSIM_ENOMEM, "%s: cannot make a %d x %d image", path, w, h);
+    }
+    cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 0.93, 0.93, 0.9);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    draw(surf, ds, per_label, design_w, row_h);
+    if (vsim_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid()))
+        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
+    else if (cairo_surface_write_to_png(surf, tmp.buf) != CAIRO_STATUS_SUCCESS)
+        rc = vsim_fail(VSIM_EIO, "%s: cannot write PNG", path);
+    else if (rename(tmp.buf, path) != 0)
+        rc = vsim_fail(VSIM_EIO, "%s: cannot rename %s into place", path, tmp.buf);
+    if (rc && tmp.len)
+        unlink(tmp.buf);
+    cairo_surface_destroy(surf);
+    vsim_buf_release(&tmp);
+    return rc;
+}
+
+#else
+
+int vsim_dataset_sheet(const vsim_dataset *ds, const char *path, int per_label)
+{
+    (void)ds;
+    (void)per_label;
+    return vsim_fail(VSIM_EUNSUP, "%s: contact sheets need cairo (built with CAIRO=0)", path);
+}
+
+#endif
