@@ -35,6 +35,8 @@ endif
 OMPFLAGS :=
 ifeq ($(OPENMP),1)
 OMPFLAGS := -fopenmp
+else
+WARN += -Wno-unknown-pragmas
 endif
 
 CPPFLAGS_ALL := -I. -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(call pkgc,$(PKG_ALL))

@@ -1,0 +1,621 @@
+/*
+ * analyze/stats.c - per-tensor statistics (issue 5). One pass over the tensor
+ * in fixed 4096-element chunks: each chunk converts its finite values to double
+ * and keys, computes its moments two-pass while the chunk is in cache (mean,
+ * then the centred sum of squares with the compensation term of Chan, Golub &
+ * LeVeque 1983), and bumps the level-0 radix histogram that quantile.c starts
+ * from. Chunk moments are merged pairwise (Chan's formula) in chunk order, so
+ * the result does not depend on how many threads did the chunks.
+ * SPDX-License-Identifier: MIT
+ */
+#include "analyze/stats.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "analyze/stats_int.h"
+#include "core/mem.h"
+#include "core/omp.h"
+
+const double vsim_stats_default_pct[7] = { 1, 5, 25, 50, 75, 95, 99 };
+
+/* Moments of a run of finite values. */
+typedef struct part {
+    uint64_t n, zeros;
+    double mean, mean_lo;       /* mean as an unevaluated sum mean + mean_lo */
+    double m2;                  /* sum of squared deviations from the mean */
+    double min, max, l1, l2sq;
+    vsim_stats_nonfinite nf;
+} part;
+
+static inline int team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ---- loading chunks as keys and values ---- */
+
+/* Negative values have all bits flipped, others the sign bit set; -0.0 sorts just below +0.0. */
+static inline uint64_t key_f32(uint32_t u)
+{
+    uint32_t flip = (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
+
+    return (uint64_t)(u ^ flip) << 32;
+}
+
+static inline uint64_t key_f64(uint64_t u)
+{
+    uint64_t flip = (uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull;
+
+    return u ^ flip;
+}
+
+double vsim_stats_key_value(vsim_dtype dtype, uint64_t key)
+{
+    uint32_t u32 = (uint32_t)(key >> 32);
+    uint64_t u64 = key;
+    float f;
+    double d;
+
+    switch (dtype) {
+    case VSIM_F32:
+        u32 = (u32 & 0x80000000u) ? (u32 & 0x7fffffffu) : ~u32;
+        memcpy(&f, &u32, sizeof(f));
+        return (double)f + 0.0;     /* -0.0 reads as 0 */
+    case VSIM_F64:
+        u64 = (u64 & 0x8000000000000000ull) ? (u64 & 0x7fffffffffffffffull) : ~u64;
+        memcpy(&d, &u64, sizeof(d));
+        return d + 0.0;
+    case VSIM_I32:
+        return (double)(int32_t)(u32 ^ 0x80000000u);
+    case VSIM_I64:
+        return (double)(int64_t)(key ^ 0x8000000000000000ull);
+    case VSIM_U8:
+        return (double)(key >> 56);
+    default:
+        return NAN;
+    }
+}
+
+/* Copy elements [i0, i0 + len) of a strided view into dst, contiguous. */
+static void gather(const vsim_tensor *t, size_t i0, size_t len, void *dst)
+{
+    size_t esz = vsim_dtype_size(t->dtype), idx[VSIM_MAX_DIMS], rem = i0;
+    ptrdiff_t off = 0;
+    const char *base = t->data;
+    char *out = dst;
+
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        idx[d] = rem % t->shape[d];
+        rem /= t->shape[d];
+        off += (ptrdiff_t)idx[d] * t->stride[d];
+    }
+    for (size_t j = 0; j < len; j++) {
+        memcpy(out + j * esz, base + off * (ptrdiff_t)esz, esz);
+        for (int d = t->ndim - 1; d >= 0; d--) {
+            off += t->stride[d];
+            if (++idx[d] < t->shape[d])
+                break;
+            off -= (ptrdiff_t)t->shape[d] * t->stride[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* 1 if p[0..len) has a NaN or an infinity (a loop the compiler vectorises). */
+static int any_nonfinite_f32(const float *p, size_t len)
+{
+    uint32_t hit = 0;
+
+    for (size_t j = 0; j < len; j++) {
+        uint32_t u;
+
+        memcpy(&u, &p[j], sizeof(u));
+        hit |= ((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return hit != 0;
+}
+
+static size_t load_f32(const float *p, size_t len, uint64_t *keys, double *vals,
+                       vsim_stats_nonfinite *nf)
+{
+    size_t m = 0;
+
+    if (!any_nonfinite_f32(p, len)) {
+        /* the common case: branch-free loops */
+        for (size_t j = 0; j < len; j++) {
+            uint32_t u;
+
+            memcpy(&u, &p[j], sizeof(u));
+            keys[j] = key_f32(u);
+        }
+        if (vals)
+            for (size_t j = 0; j < len; j++)
+                vals[j] = (double)p[j];
+        return len;
+    }
+    for (size_t j = 0; j < len; j++) {
+        uint32_t u;
+
+        memcpy(&u, &p[j], sizeof(u));
+        if ((u & 0x7f800000u) == 0x7f800000u) {
+            if (u & 0x007fffffu)
+                nf->n_nan++;
+            else if (u & 0x80000000u)
+                nf->n_neginf++;
+            else
+                nf->n_posinf++;
+            continue;
+        }
+        keys[m] = key_f32(u);
+        if (vals)
+            vals[m] = (double)p[j];
+        m++;
+    }
+    return m;
+}
+
+static size_t load_f64(const double *p, size_t len, uint64_t *keys, double *vals,
+                       vsim_stats_nonfinite *nf)
+{
+    size_t m = 0;
+
+    for (size_t j = 0; j < len; j++) {
+        uint64_t u;
+
+        memcpy(&u, &p[j], sizeof(u));
+        if ((u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull) {
+            if (u & 0x000fffffffffffffull)
+                nf->n_nan++;
+            else if (u & 0x8000000000000000ull)
+                nf->n_neginf++;
+            else
+                nf->n_posinf++;
+            continue;
+        }
+        keys[m] = key_f64(u);
+        if (vals)
+            vals[m] = p[j];
+        m++;
+    }
+    return m;
+}
+
+static void load_ints(vsim_dtype dtype, const void *src, size_t len, uint64_t *keys,
+                      double *vals)
+{
+    const int32_t *i32 = src;
+    const int64_t *i64 = src;
+    const uint8_t *u8 = src;
+
+    for (size_t j = 0; j < len; j++) {
+        if (dtype == VSIM_I32)
+            keys[j] = (uint64_t)((uint32_t)i32[j] ^ 0x80000000u) << 32;
+        else if (dtype == VSIM_I64)
+            keys[j] = (uint64_t)i64[j] ^ 0x8000000000000000ull;
+        else
+            keys[j] = (uint64_t)u8[j] << 56;
+    }
+    if (!vals)
+        return;
+    for (size_t j = 0; j < len; j++) {
+        if (dtype == VSIM_I32)
+            vals[j] = (double)i32[j];
+        else if (dtype == VSIM_I64)
+            vals[j] = (double)i64[j];
+        else
+            vals[j] = (double)u8[j];
+    }
+}
+
+size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len, vsim_stats_scratch *sc,
+                       int want_vals, vsim_stats_nonfinite *nf)
+{
+    size_t esz = vsim_dtype_size(t->dtype);
+    const void *src = (const char *)t->data + i0 * esz;
+    vsim_stats_nonfinite dummy = { 0, 0, 0 };
+    double *vals = want_vals ? sc->vals : NULL;
+
+    if (!nf)
+        nf = &dummy;
+    if (!vsim_tensor_is_contiguous(t)) {
+        gather(t, i0, len, sc->gather);
+        src = sc->gather;
+    }
+    switch (t->dtype) {
+    case VSIM_F32:
+        return load_f32(src, len, sc->keys, vals, nf);
+    case VSIM_F64:
+        return load_f64(src, len, sc->keys, vals, nf);
+    default:
+        load_ints(t->dtype, src, len, sc->keys, vals);
+        return len;
+    }
+}
+
+/* ---- moments ---- */
+
+#define LANES 8
+
+/*
+ * Moments of v[0..m), two-pass within the (cached) chunk; LANES independent
+ * accumulators so that the loops pipeline (and vectorise where the compiler
+ * can). Defined for double and, to skip a conversion buffer, float input.
+ */
+#define DEFINE_CHUNK_MOMENTS(NAME, TYPE) \
+static void NAME(const TYPE *v, size_t m, part *out)                                           \
+{                                                                                              \
+    double s[LANES] = { 0 }, a[LANES] = { 0 }, q[LANES] = { 0 }, d1[LANES] = { 0 };            \
+    double d2[LANES] = { 0 }, mn[LANES], mx[LANES], mean, t1 = 0.0, t2 = 0.0;                  \
+    uint64_t z[LANES] = { 0 };                                                                 \
+    size_t j = 0, mm = m - m % LANES;                                                          \
+                                                                                               \
+    memset(out, 0, sizeof(*out));                                                              \
+    out->n = m;                                                                                \
+    out->min = INFINITY;                                                                       \
+    out->max = -INFINITY;                                                                      \
+    if (m == 0)                                                                                \
+        return;                                                                                \
+    for (int k = 0; k < LANES; k++) {                                                          \
+        mn[k] = (double)v[0];                                                                  \
+        mx[k] = (double)v[0];                                                                  \
+    }                                                                                          \
+    for (j = 0; j < mm; j += LANES) {                                                          \
+        for (int k = 0; k < LANES; k++) {                                                      \
+            double x = (double)v[j + k];                                                       \
+                                                                                               \
+            s[k] += x;                                                                         \
+            a[k] += fabs(x);                                                                   \
+            q[k] += x * x;                                                                     \
+            mn[k] = x < mn[k] ? x : mn[k];                                                     \
+            mx[k] = x > mx[k] ? x : mx[k];                                                     \
+            z[k] += (x == 0.0);                                                                \
+        }                                                                                      \
+    }                                                                                          \
+    for (; j < m; j++) {                                                                       \
+        double x = (double)v[j];                                                               \
+                                                                                               \
+        s[0] += x;                                                                             \
+        a[0] += fabs(x);                                                                       \
+        q[0] += x * x;                                                                         \
+        mn[0] = x < mn[0] ? x : mn[0];                                                         \
+        mx[0] = x > mx[0] ? x : mx[0];                                                         \
+        z[0] += (x == 0.0);                                                                    \
+    }                                                                                          \
+    for (int k = 1; k < LANES; k++) {                                                          \
+        s[0] += s[k];                                                                          \
+        a[0] += a[k];                                                                          \
+        q[0] += q[k];                                                                          \
+        mn[0] = mn[k] < mn[0] ? mn[k] : mn[0];                                                 \
+        mx[0] = mx[k] > mx[0] ? mx[k] : mx[0];                                                 \
+        z[0] += z[k];                                                                          \
+    }                                                                                          \
+    mean = s[0] / (double)m;                                                                   \
+    for (j = 0; j < mm; j += LANES) {                                                          \
+        for (int k = 0; k < LANES; k++) {                                                      \
+            double d = (double)v[j + k] - mean;                                                \
+                                                                                               \
+            d1[k] += d;                                                                        \
+            d2[k] += d * d;                                                                    \
+        }                                                                                      \
+    }                                                                                          \
+    for (; j < m; j++) {                                                                       \
+        double d = (double)v[j] - mean;                                                        \
+                                                                                               \
+        t1 += d;                                                                               \
+        t2 += d * d;                                                                           \
+    }                                                                                          \
+    for (int k = 0; k < LANES; k++) {                                                          \
+        t1 += d1[k];                                                                           \
+        t2 += d2[k];                                                                           \
+    }                                                                                          \
+    out->mean = mean;                                                                          \
+    out->mean_lo = t1 / (double)m;                                                             \
+    out->m2 = t2 - t1 * t1 / (double)m;                                                        \
+    if (out->m2 < 0.0)                                                                         \
+        out->m2 = 0.0;                                                                         \
+    out->min = mn[0];                                                                          \
+    out->max = mx[0];                                                                          \
+    out->l1 = a[0];                                                                            \
+    out->l2sq = q[0];                                                                          \
+    out->zeros = z[0];                                                                         \
+}
+
+DEFINE_CHUNK_MOMENTS(chunk_moments, double)
+DEFINE_CHUNK_MOMENTS(chunk_moments_f32, float)
+
+/* hi + lo as a normalised pair (Knuth's TwoSum). */
+static void two_sum(double *hi, double *lo)
+{
+    double s = *hi + *lo, bb = s - *hi;
+
+    *lo = (*hi - (s - bb)) + (*lo - bb);
+    *hi = s;
+}
+
+/*
+ * a := a + b (Chan, Golub & LeVeque's pairwise update). Means travel as
+ * hi + lo pairs so that the difference of two chunk means stays exact for data
+ * far from zero (a mean of 1e8 with a std of 1: tests/ref case f64_offset).
+ */
+static void merge_parts(part *a, const part *b)
+{
+    uint64_t n = a->n + b->n;
+
+    a->nf.n_nan += b->nf.n_nan;
+    a->nf.n_posinf += b->nf.n_posinf;
+    a->nf.n_neginf += b->nf.n_neginf;
+    if (b->n == 0)
+        return;
+    if (a->n == 0) {
+        vsim_stats_nonfinite nf = a->nf;
+
+        *a = *b;
+        a->nf = nf;
+        return;
+    }
+    double delta = (b->mean - a->mean) + (b->mean_lo - a->mean_lo);
+    double fb = (double)b->n / (double)n;
+
+    a->m2 = a->m2 + b->m2 + delta * delta * (double)a->n * fb;
+    a->mean_lo += delta * fb;
+    two_sum(&a->mean, &a->mean_lo);
+    a->min = b->min < a->min ? b->min : a->min;
+    a->max = b->max > a->max ? b->max : a->max;
+    a->l1 += b->l1;
+    a->l2sq += b->l2sq;
+    a->zeros += b->zeros;
+    a->n = n;
+}
+
+/* Merge parts[lo, hi) pairwise into *out (fixed tree: depends on chunk count only). */
+static void merge_range(const part *parts, size_t lo, size_t hi, part *out)
+{
+    if (hi - lo == 1) {
+        *out = parts[lo];
+        return;
+    }
+    part right;
+    size_t mid = lo + (hi - lo) / 2;
+
+    merge_range(parts, lo, mid, out);
+    merge_range(parts, mid, hi, &right);
+    merge_parts(out, &right);
+}
+
+static void part_to_stats(const part *pt, uint64_t count, vsim_stats *out)
+{
+    out->count = count;
+    out->n_finite = pt->n;
+    out->n_nan = pt->nf.n_nan;
+    out->n_posinf = pt->nf.n_posinf;
+    out->n_neginf = pt->nf.n_neginf;
+    out->n_zeros = pt->zeros;
+    out->l1 = pt->l1;
+    out->l2 = sqrt(pt->l2sq);
+    if (pt->n == 0) {
+        out->min = out->max = out->mean = out->std = NAN;
+        return;
+    }
+    out->min = pt->min;
+    out->max = pt->max;
+    out->mean = pt->mean + pt->mean_lo;
+    out->std = sqrt(pt->m2 / (double)pt->n);
+}
+
+static int check_params(const vsim_tensor *t, const vsim_stats_params *p)
+{
+    if (vsim_dtype_size(t->dtype) == 0)
+        return vsim_fail(VSIM_EINVAL, "stats: invalid dtype %d", (int)t->dtype);
+    if (t->ndim < 0 || t->ndim > VSIM_MAX_DIMS)
+        return vsim_fail(VSIM_EINVAL, "stats: rank %d out of range", t->ndim);
+    if (p->n_percentiles > VSIM_STATS_MAX_PCT)
+        return vsim_fail(VSIM_EINVAL, "stats: %zu percentiles, at most %d", p->n_percentiles,
+                         VSIM_STATS_MAX_PCT);
+    for (size_t i = 0; i < p->n_percentiles; i++)
+        if (!(p->percentiles[i] >= 0.0 && p->percentiles[i] <= 100.0))
+            return vsim_fail(VSIM_EINVAL, "stats: percentile %g not in [0, 100]",
+                             p->percentiles[i]);
+    if (p->n_bins > VSIM_STATS_MAX_BINS)
+        return vsim_fail(VSIM_EINVAL, "stats: %zu bins, at most %d", p->n_bins,
+                         VSIM_STATS_MAX_BINS);
+    if (vsim_tensor_n_elems(t) > UINT32_MAX)
+        return vsim_fail(VSIM_ERANGE, "stats: tensor of %zu elements, at most %u",
+                         vsim_tensor_n_elems(t), UINT32_MAX);
+    return VSIM_OK;
+}
+
+/* Moments of chunk c into *pt; its keys' top bits counted into h (may be NULL). */
+static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_scratch *sc,
+                          uint32_t *h, part *pt)
+{
+    size_t i0 = c * VSIM_STATS_CHUNK;
+    size_t len = n - i0 < VSIM_STATS_CHUNK ? n - i0 : VSIM_STATS_CHUNK;
+    vsim_stats_nonfinite nf = { 0, 0, 0 };
+    const float *f = (const float *)t->data + i0;
+    size_t m;
+
+    if (t->dtype == VSIM_F32 && vsim_tensor_is_contiguous(t) && !any_nonfinite_f32(f, len)) {
+        /* fast path: no key or value buffers */
+        chunk_moments_f32(f, len, pt);
+        if (h)
+            for (size_t j = 0; j < len; j++) {
+                uint32_t u;
+
+                memcpy(&u, &f[j], sizeof(u));
+                h[key_f32(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
+            }
+        return;
+    }
+    m = vsim_stats_load(t, i0, len, sc, 1, &nf);
+    chunk_moments(sc->vals, m, pt);
+    pt->nf = nf;
+    if (h)
+        for (size_t j = 0; j < m; j++)
+            h[sc->keys[j] >> (64 - VSIM_STATS_RADIX_BITS)]++;
+}
+
+/* The chunk pass: moments of every chunk, and level-0 histograms when hist0. */
+static void moments_pass(const vsim_tensor *t, size_t n, size_t n_chunks, int nth,
+                         vsim_stats_scratch *scratch, uint32_t *hist0, part *parts)
+{
+#pragma omp parallel num_threads(nth) default(none) \
+    shared(t, n, n_chunks, nth, scratch, hist0, parts)
+    {
+        for (int ith = vsim_omp_thread_num(); ith < nth; ith += team_size()) {
+            vsim_stats_scratch *sc = &scratch[ith];
+            uint32_t *h = hist0 ? hist0 + (size_t)ith * VSIM_STATS_RADIX : NULL;
+            size_t c0, c1;
+
+            vsim_stats_split(n_chunks, ith, nth, &c0, &c1);
+            for (size_t c = c0; c < c1; c++)
+                moments_chunk(t, n, c, sc, h, &parts[c]);
+        }
+    }
+}
+
+static int compute_pct(const vsim_tensor *t, const vsim_stats_params *p, size_t n_chunks,
+                       int nth, const uint32_t *hist0, const part *parts, vsim_stats *st)
+{
+    uint64_t *fin = vsim_calloc((size_t)nth, sizeof(*fin));
+    int rc;
+
+    if (!fin)
+        return vsim_fail(VSIM_ENOMEM, "stats: out of memory");
+    for (int ith = 0; ith < nth; ith++) {
+        size_t c0, c1;
+
+        vsim_stats_split(n_chunks, ith, nth, &c0, &c1);
+        for (size_t c = c0; c < c1; c++)
+            fin[ith] += parts[c].n;
+    }
+    rc = vsim_quantile_compute(t, n_chunks, nth, hist0, fin, st->n_finite, p->percentiles,
+                               p->n_percentiles, st->pct);
+    vsim_free(fin);
+    return rc;
+}
+
+int vsim_stats_compute(const vsim_tensor *t, const vsim_stats_params *params, vsim_stats *out,
+                       vsim_hist *hist)
+{
+    vsim_stats_params defaults = VSIM_STATS_PARAMS_INIT;
+    const vsim_stats_params *p = params ? params : &defaults;
+    vsim_stats st;
+    vsim_stats_scratch *scratch = NULL;
+    uint32_t *hist0 = NULL;
+    part *parts = NULL, total;
+    size_t n, n_chunks;
+    int nth, rc;
+
+    VSIM_ASSERT(t && out);
+    rc = check_params(t, p);
+    if (rc)
+        return rc;
+    memset(&st, 0, sizeof(st));
+    n = vsim_tensor_n_elems(t);
+    n_chunks = (n + VSIM_STATS_CHUNK - 1) / VSIM_STATS_CHUNK;
+    st.n_pct = p->n_percentiles;
+    for (size_t i = 0; i < st.n_pct; i++) {
+        st.pct_q[i] = p->percentiles[i];
+        st.pct[i] = NAN;
+    }
+    if (n == 0) {
+        memset(&total, 0, sizeof(total));
+        part_to_stats(&total, 0, &st);
+        rc = hist && p->n_bins ? vsim_hist_compute(t, 0, 1, p, &st, hist) : VSIM_OK;
+        if (!rc)
+            *out = st;
+        return rc;
+    }
+    nth = vsim_omp_resolve(p->n_threads);
+    if ((size_t)nth > n_chunks)
+        nth = (int)n_chunks;
+    scratch = vsim_mallocarray((size_t)nth, sizeof(*scratch));
+    parts = vsim_mallocarray(n_chunks, sizeof(*parts));
+    if (n > VSIM_STATS_SMALL && p->n_percentiles)
+        hist0 = vsim_calloc((size_t)nth * VSIM_STATS_RADIX, sizeof(*hist0));
+    if (!scratch || !parts || (n > VSIM_STATS_SMALL && p->n_percentiles && !hist0)) {
+        rc = vsim_fail(VSIM_ENOMEM, "stats: out of memory for %zu elements", n);
+        goto done;
+    }
+    moments_pass(t, n, n_chunks, nth, scratch, hist0, parts);
+    merge_range(parts, 0, n_chunks, &total);
+    part_to_stats(&total, n, &st);
+    vsim_free(scratch);
+    scratch = NULL;
+    if (st.n_pct && st.n_finite) {
+        rc = compute_pct(t, p, n_chunks, nth, hist0, parts, &st);
+        if (rc)
+            goto done;
+    }
+    if (hist && p->n_bins) {
+        rc = vsim_hist_compute(t, n_chunks, nth, p, &st, hist);
+        if (rc)
+            goto done;
+    }
+    *out = st;
+done:
+    vsim_free(hist0);
+    vsim_free(parts);
+    vsim_free(scratch);
+    return rc;
+}
+
+/* ---- merging and fields ---- */
+
+void vsim_stats_merge(vsim_stats *a, const vsim_stats *b)
+{
+    part pa, pb;
+
+    pa = (part){ .n = a->n_finite, .zeros = a->n_zeros, .mean = a->mean, .mean_lo = 0.0,
+                 .m2 = a->std * a->std * (double)a->n_finite, .min = a->min, .max = a->max,
+                 .l1 = a->l1, .l2sq = a->l2 * a->l2,
+                 .nf = { a->n_nan, a->n_posinf, a->n_neginf } };
+    pb = (part){ .n = b->n_finite, .zeros = b->n_zeros, .mean = b->mean, .mean_lo = 0.0,
+                 .m2 = b->std * b->std * (double)b->n_finite, .min = b->min, .max = b->max,
+                 .l1 = b->l1, .l2sq = b->l2 * b->l2,
+                 .nf = { b->n_nan, b->n_posinf, b->n_neginf } };
+    if (b->n_finite) {
+        if (a->n_finite)
+            for (size_t i = 0; i < a->n_pct; i++)
+                a->pct[i] = NAN;
+        else
+            memcpy(a->pct, b->pct, sizeof(a->pct));
+    }
+    merge_parts(&pa, &pb);
+    part_to_stats(&pa, a->count + b->count, a);
+}
+
+static const char *const field_names[VSIM_STATS_F_PCT0] = {
+    "count", "nan", "posinf", "neginf", "zeros", "min", "max", "mean", "std", "l1", "l2"
+};
+
+const char *vsim_stats_field_name(int f)
+{
+    return (f >= 0 && f < VSIM_STATS_F_PCT0) ? field_names[f] : "percentile";
+}
+
+double vsim_stats_field(const vsim_stats *s, int f)
+{
+    switch (f) {
+    case VSIM_STATS_F_COUNT: return (double)s->count;
+    case VSIM_STATS_F_NAN: return (double)s->n_nan;
+    case VSIM_STATS_F_POSINF: return (double)s->n_posinf;
+    case VSIM_STATS_F_NEGINF: return (double)s->n_neginf;
+    case VSIM_STATS_F_ZEROS: return (double)s->n_zeros;
+    case VSIM_STATS_F_MIN: return s->min;
+    case VSIM_STATS_F_MAX: return s->max;
+    case VSIM_STATS_F_MEAN: return s->mean;
+    case VSIM_STATS_F_STD: return s->std;
+    case VSIM_STATS_F_L1: return s->l1;
+    case VSIM_STATS_F_L2: return s->l2;
+    default:
+        if (f >= VSIM_STATS_F_PCT0 && (size_t)(f - VSIM_STATS_F_PCT0) < s->n_pct)
+            return s->pct[f - VSIM_STATS_F_PCT0];
+        return NAN;
+    }
+}

@@ -1,0 +1,79 @@
+/*
+ * analyze/stats_int.h - internals shared by analyze/stats.c, quantile.c and
+ * hist.c: chunked loading of a tensor view as sortable integer keys, and the
+ * work split that every pass over a tensor uses.
+ * A key maps a finite value to a uint64 whose unsigned order is the numeric
+ * order (IEEE bits with the sign folded; integers offset), -0.0 mapped as +0.0.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef VSIM_ANALYZE_STATS_INT_H
+#define VSIM_ANALYZE_STATS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyze/stats.h"
+#include "core/tensor.h"
+#include "core/vsim.h"
+
+/* Elements per chunk: the unit of work and of moment merging (fixed, so results
+ * do not depend on the thread count). */
+#define VSIM_STATS_CHUNK 4096
+/* Level-0 radix histogram: the top 16 bits of a key. */
+#define VSIM_STATS_RADIX_BITS 16
+#define VSIM_STATS_RADIX (1u << VSIM_STATS_RADIX_BITS)
+/* Tensors with at most this many elements skip the radix histogram. */
+#define VSIM_STATS_SMALL 8192
+
+/* Non-finite counts of a chunk. */
+typedef struct vsim_stats_nonfinite {
+    uint64_t n_nan, n_posinf, n_neginf;
+} vsim_stats_nonfinite;
+
+/* Per-thread scratch for loading chunks. */
+typedef struct vsim_stats_scratch {
+    unsigned char gather[VSIM_STATS_CHUNK * 8]; /* a strided chunk copied contiguous */
+    uint64_t keys[VSIM_STATS_CHUNK];
+    double vals[VSIM_STATS_CHUNK];
+} vsim_stats_scratch;
+
+/*
+ * Load elements [i0, i0 + len) of t (len <= VSIM_STATS_CHUNK): the keys of the
+ * finite ones into sc->keys and, if want_vals, their values into sc->vals, in
+ * element order; count the others into *nf (may be NULL). Returns the number of
+ * finite elements.
+ */
+VSIM_INTERNAL size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len,
+                                     vsim_stats_scratch *sc, int want_vals,
+                                     vsim_stats_nonfinite *nf);
+
+/* The value whose key is key, for dtype. */
+VSIM_INTERNAL double vsim_stats_key_value(vsim_dtype dtype, uint64_t key);
+
+/* Chunks [*c0, *c1) that thread ith of nth handles out of n_chunks. */
+static inline void vsim_stats_split(size_t n_chunks, int ith, int nth, size_t *c0, size_t *c1)
+{
+    *c0 = n_chunks * (size_t)ith / (size_t)nth;
+    *c1 = n_chunks * (size_t)(ith + 1) / (size_t)nth;
+}
+
+/*
+ * Percentiles q[0..n_q) (0..100) of the finite values of t, numpy's linear
+ * method, into out. nth threads split the n_chunks chunks by vsim_stats_split;
+ * n_fin_thread[ith] is the number of finite values in thread ith's chunks;
+ * hist0 (may be NULL) holds nth level-0 histograms of VSIM_STATS_RADIX counts.
+ */
+VSIM_INTERNAL int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth,
+                                        const uint32_t *hist0, const uint64_t *n_fin_thread,
+                                        uint64_t n_finite, const double *q, size_t n_q,
+                                        double *out);
+
+/*
+ * Histogram of the finite values of t (st already computed: min, max, n_finite)
+ * into h with p->n_bins bins; nth threads over n_chunks chunks.
+ */
+VSIM_INTERNAL int vsim_hist_compute(const vsim_tensor *t, size_t n_chunks, int nth,
+                                    const vsim_stats_params *p, const vsim_stats *st,
+                                    vsim_hist *h);
+
+#endif
