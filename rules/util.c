@@ -1,0 +1,313 @@
+/*
+ * rules/util.c - helpers the rule families share: binding tensors by
+ * collection and regex (smdebug's collection_names / tensor_regex union),
+ * emitting verdicts, the model description of run.json, scalar series, and
+ * deterministic OpenMP kernels (difference norm, numpy.allclose) over large
+ * tensors: fixed 64 Ki-element blocks, partial results summed in block order.
+ * SPDX-License-Identifier: MIT
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/omp.h"
+#include "rules/rules_int.h"
+
+#define BLOCK_ELEMS 65536
+
+int vsim_rule_emit(rule_ctx *c, int result, const char *tensor, int64_t ref_step, double value,
+                   double threshold, const char *fmt, ...)
+{
+    vsim_verdict *v;
+    va_list ap;
+
+    if (c->n_out == c->cap_out) {
+        size_t cap = c->cap_out ? 2 * c->cap_out : 8;
+        vsim_verdict *nv = vsim_reallocarray(c->out, cap, sizeof(*nv));
+
+        if (!nv)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        c->out = nv;
+        c->cap_out = cap;
+    }
+    v = &c->out[c->n_out++];
+    memset(v, 0, sizeof(*v));
+    v->rule = c->rule->name;
+    v->result = result;
+    v->step = c->step ? c->step->step : -1;
+    v->mode = c->step ? (int)c->step->mode : -1;
+    v->mode_step = c->step ? c->step->mode_step : -1;
+    v->wall_time = c->step ? c->step->wall_time : (double)NAN;
+    snprintf(v->tensor, sizeof(v->tensor), "%s", tensor ? tensor : "");
+    v->ref_step = ref_step;
+    v->value = value;
+    v->threshold = threshold;
+    va_start(ap, fmt);
+    vsnprintf(v->message, sizeof(v->message), fmt, ap);
+    va_end(ap);
+    return VSIM_OK;
+}
+
+int vsim_rule_bind_add(vsim_rule *r, size_t ti, unsigned need)
+{
+    for (size_t k = 0; k < r->n_tensors; k++)
+        if (r->tensors[k] == ti) {
+            r->need[k] |= need;
+            return VSIM_OK;
+        }
+    if (r->n_tensors == r->cap_tensors) {
+        size_t cap = r->cap_tensors ? 2 * r->cap_tensors : 16;
+        size_t *nt = vsim_reallocarray(r->tensors, cap, sizeof(*nt));
+        unsigned *nn;
+
+        if (!nt)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        r->tensors = nt;
+        nn = vsim_reallocarray(r->need, cap, sizeof(*nn));
+        if (!nn)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        r->need = nn;
+        r->cap_tensors = cap;
+    }
+    r->tensors[r->n_tensors] = ti;
+    r->need[r->n_tensors++] = need;
+    return VSIM_OK;
+}
+
+static int bind_matches(vsim_rule *r, rule_ctx *c, const char *coll, const char *regex,
+                        unsigned need)
+{
+    size_t *idx = NULL, n = 0;
+    int rc = vsim_trial_match(c->trial, coll, regex, &idx, &n);
+
+    if (rc)
+        return vsim_errctx("rule %s", r->name);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = vsim_rule_bind_add(r, idx[i], need);
+    vsim_free(idx);
+    return rc;
+}
+
+/* Next top-level comma-separated item of *p (commas inside (), [] or {} do not split). */
+static size_t next_item(const char **p, char *buf, size_t cap)
+{
+    const char *s = *p;
+    int depth = 0;
+    size_t n = 0;
+
+    while (s[n] && (depth > 0 || s[n] != ',')) {
+        depth += (s[n] == '(' || s[n] == '[' || s[n] == '{');
+        depth -= (s[n] == ')' || s[n] == ']' || s[n] == '}') && depth > 0;
+        n++;
+    }
+    *p = s + n + (s[n] == ',');
+    while (n && (*s == ' ')) {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == ' ')
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return n;
+}
+
+int vsim_rule_bind_select(vsim_rule *r, rule_ctx *c, const char *collections,
+                          const char *regexes, unsigned need)
+{
+    char item[512];
+    int rc = VSIM_OK;
+
+    for (const char *p = collections; !rc && p && *p;)
+        if (next_item(&p, item, sizeof(item)))
+            rc = bind_matches(r, c, item, NULL, need);
+    for (const char *p = regexes; !rc && p && *p;)
+        if (next_item(&p, item, sizeof(item)))
+            rc = bind_matches(r, c, NULL, item, need);
+    return rc;
+}
+
+const rule_entry *vsim_rule_entry(const rule_ctx *c, const vsim_rule *r, size_t k)
+{
+    size_t ti = r->tensors[k];
+
+    if (ti >= c->n_entries || !c->entries[ti].present)
+        return NULL;
+    return &c->entries[ti];
+}
+
+const char *vsim_rule_tensor_name(const rule_ctx *c, size_t ti)
+{
+    return vsim_trial_tensor(c->trial, ti)->name;
+}
+
+const char *vsim_rule_layer_act(const rule_ctx *c, const char *tensor, char *buf, size_t cap)
+{
+    const char *text = vsim_trial_run_json(c->trial), *layer = strchr(tensor, '/');
+    json_t *root, *layers, *l;
+    const char *found = NULL;
+    size_t i;
+
+    if (!text || !layer)
+        return NULL;
+    layer++;
+    root = json_loads(text, 0, NULL);
+    layers = root ? json_object_get(json_object_get(root, "model"), "layers") : NULL;
+    json_array_foreach(layers, i, l) {
+        const char *name = json_string_value(json_object_get(l, "name"));
+        const char *act = json_string_value(json_object_get(l, "act"));
+
+        if (name && act && !strcmp(name, layer)) {
+            snprintf(buf, cap, "%s", act);
+            found = buf;
+            break;
+        }
+    }
+    json_decref(root);
+    return found;
+}
+
+double vsim_rule_scalar(const rule_entry *e)
+{
+    if (e->has_values && vsim_tensor_n_elems(&e->view) > 0)
+        return vsim_tensor_get(&e->view, 0);
+    if (e->red_mask & VSIM_RED_BIT(VSIM_RED_MEAN))
+        return e->red[VSIM_RED_MEAN];
+    return (double)NAN;
+}
+
+static inline double load(const vsim_tensor *t, size_t i)
+{
+    switch (t->dtype) {
+    case VSIM_F32: return (double)((const float *)t->data)[i];
+    case VSIM_F64: return ((const double *)t->data)[i];
+    case VSIM_I32: return (double)((const int32_t *)t->data)[i];
+    case VSIM_I64: return (double)((const int64_t *)t->data)[i];
+    case VSIM_U8: return (double)((const uint8_t *)t->data)[i];
+    default: return (double)NAN;
+    }
+}
+
+double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b, int n_threads)
+{
+    size_t n = vsim_tensor_n_elems(a), n_blocks = (n + BLOCK_ELEMS - 1) / BLOCK_ELEMS;
+    double *part = vsim_calloc(n_blocks ? n_blocks : 1, sizeof(double)), sum = 0.0;
+    long nb = (long)n_blocks;
+
+    VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
+    if (!part)
+        return (double)NAN;
+#pragma omp parallel for schedule(static) default(none) shared(a, b, part, n, nb) \
+    num_threads(vsim_omp_resolve(n_threads))
+    for (long k = 0; k < nb; k++) {
+        size_t lo = (size_t)k * BLOCK_ELEMS, hi = lo + BLOCK_ELEMS < n ? lo + BLOCK_ELEMS : n;
+        double s = 0.0;
+
+        for (size_t i = lo; i < hi; i++) {
+            double d = load(a, i) - load(b, i);
+
+            s += d * d;
+        }
+        part[k] = s;
+    }
+    for (size_t k = 0; k < n_blocks; k++)
+        sum += part[k];
+    vsim_free(part);
+    return sqrt(sum);
+}
+
+int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, double atol,
+                       int equal_nan, int n_threads)
+{
+    size_t n = vsim_tensor_n_elems(a);
+    long nb = (long)((n + BLOCK_ELEMS - 1) / BLOCK_ELEMS);
+    int differ = 0;
+
+    VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
+    if (n != vsim_tensor_n_elems(b))
+        return 0;
+#pragma omp parallel for schedule(static) default(none) \
+    shared(a, b, n, nb, rtol, atol, equal_nan, differ) num_threads(vsim_omp_resolve(n_threads))
+    for (long k = 0; k < nb; k++) {
+        size_t lo = (size_t)k * BLOCK_ELEMS, hi = lo + BLOCK_ELEMS < n ? lo + BLOCK_ELEMS : n;
+        int d = 0;
+
+        for (size_t i = lo; i < hi && !d; i++) {
+            double x = load(a, i), y = load(b, i);
+
+            if (isnan(x) || isnan(y))
+                d = !(equal_nan && isnan(x) && isnan(y));
+            else if (isinf(x) || isinf(y))
+                d = x != y;
+            else
+                d = !(fabs(x - y) <= atol + rtol * fabs(y));
+        }
+        if (d) {
+#pragma omp atomic write
+            differ = 1;
+        }
+    }
+    return !differ;
+}
+
+int vsim_rule_copy(const vsim_tensor *src, vsim_tensor *dst, void **data)
+{
+    size_t n = vsim_tensor_n_elems(src), sz = vsim_dtype_size(src->dtype);
+    void *p = vsim_mallocarray(n ? n : 1, sz);
+
+    *data = NULL;
+    if (!p)
+        return vsim_fail(VSIM_ENOMEM, "out of memory copying a tensor (%zu elements)", n);
+    VSIM_ASSERT(vsim_tensor_is_contiguous(src));
+    memcpy(p, src->data, n * sz);
+    vsim_tensor_init(dst, src->dtype, src->ndim, src->shape, p);
+    *data = p;
+    return VSIM_OK;
+}
+
+int vsim_rule_series_push(rule_series *s, int64_t ms, int64_t gs, double v)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 32;
+        int64_t *nm = vsim_reallocarray(s->ms, cap, sizeof(*nm));
+        double *nv;
+
+        if (!nm)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        s->ms = nm;
+        nm = vsim_reallocarray(s->gs, cap, sizeof(*nm));
+        if (!nm)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        s->gs = nm;
+        nv = vsim_reallocarray(s->v, cap, sizeof(*nv));
+        if (!nv)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        s->v = nv;
+        s->cap = cap;
+    }
+    s->ms[s->n] = ms;
+    s->gs[s->n] = gs;
+    s->v[s->n++] = v;
+    return VSIM_OK;
+}
+
+long vsim_rule_series_newest_le(const rule_series *s, int64_t limit)
+{
+    for (size_t i = s->n; i-- > 0;)
+        if (s->ms[i] <= limit)
+            return (long)i;
+    return -1;
+}
+
+void vsim_rule_series_free(rule_series *s)
+{
+    vsim_free(s->ms);
+    vsim_free(s->gs);
+    vsim_free(s->v);
+    memset(s, 0, sizeof(*s));
+}
