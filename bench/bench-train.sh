@@ -1,0 +1,120 @@
+#!/bin/bash
+# bench/bench-train.sh - CPU training throughput (images/s, fwd + bwd + Adam, fp32) of
+# the wide and slim models at batch 64 with the L2 and SSIM losses: vsim-train beside
+# the same model in PyTorch on the CPU (bench/train_torch.py), the same threads.
+# Capture is off (a save config with every collection at interval 0) and there is no
+# validation, so both sides time training alone; each figure is the best of REPEAT
+# short runs, interleaved, because the machine is shared. Also: the overhead of the
+# default capture (losses and metrics every step, tensors every 100 steps).
+# Env: THREADS (default 2), STEPS (default 6), REPEAT (default 3), MODELS, LOSSES.
+set -u
+BIN=${VSIM_BIN:-$PWD/bin}
+PY=${PYTHON:-/usr/bin/python3}
+THREADS=${THREADS:-2}
+STEPS=${STEPS:-6}
+REPEAT=${REPEAT:-3}
+MODELS=${MODELS:-"wide slim"}
+LOSSES=${LOSSES:-"l2 ssim"}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vsim-bench-train.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+export VSIM_QUIET=1
+
+if ! "$PY" -c "import torch" 2>/dev/null; then
+    echo "bench-train: python3-torch is missing (apt-get install python3-torch); vsim only"
+    have_torch=0
+else
+    have_torch=1
+fi
+"$PY" - "$TMP/data.h5" <<'PY'
+import sys, h5py, numpy as np
+r = np.random.default_rng(1)
+with h5py.File(sys.argv[1], "w") as f:
+    f["images"] = r.integers(0, 256, size=(32, 6, 64, 64), dtype=np.uint8)
+    f["labels"] = np.zeros(32, np.int32)
+    f["design_id"] = np.arange(32, dtype=np.int32)
+PY
+for c in weights biases gradients activations images losses metrics embeddings; do
+    echo "$c interval=0"
+done >"$TMP/off.cfg"
+
+vsim_ips() {  # model loss [extra args...]
+    local m=$1 l=$2; shift 2
+    rm -rf "$TMP/run"
+    "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" --model "$m" --loss "$l" \
+        --steps "$STEPS" --batch 64 --threads "$THREADS" --val-frac 0 --eval-interval 0 \
+        "$@" | sed -n 's/^images_per_s\t//p'
+}
+torch_ips() {
+    OMP_NUM_THREADS=$THREADS "$PY" bench/train_torch.py --model "$1" --loss "$2" --batch 64 \
+        --threads "$THREADS" --steps $((STEPS - 1)) | sed -n 's/.*images\/s //p'
+}
+best() { sort -g | tail -1; }
+
+echo "CPU training, batch 64, $THREADS threads, $(nproc) cores, best of $REPEAT x $STEPS steps"
+printf '%-6s %-5s %12s %12s %8s\n' model loss vsim_img/s torch_img/s ratio
+for m in $MODELS; do
+    for l in $LOSSES; do
+        v=""; t=""
+        for _ in $(seq "$REPEAT"); do
+            v="$v $(vsim_ips "$m" "$l" --save-config "$TMP/off.cfg")"
+            [ $have_torch = 1 ] && t="$t $(torch_ips "$m" "$l")"
+        done
+        vb=$(echo $v | tr ' ' '\n' | best)
+        tb=$(echo $t | tr ' ' '\n' | best)
+        ratio=$(awk -v a="$vb" -v b="$tb" \
+            'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+        printf '%-6s %-5s %12s %12s %8s\n' "$m" "$l" "$vb" "${tb:--}" "$ratio"
+    done
+done
+
+# Capture overhead: losses and metrics every step, as the default save config does on
+# 99 of 100 steps; slim + L2; with the writer's fsync per shard, and with --no-fsync.
+grep -v -e '^losses' -e '^metrics' "$TMP/off.cfg" >"$TMP/scalars.cfg"
+v=""; c=""; n=""
+for _ in $(seq "$REPEAT"); do
+    v="$v $(vsim_ips slim l2 --save-config "$TMP/off.cfg")"
+    c="$c $(vsim_ips slim l2 --save-config "$TMP/scalars.cfg")"
+    n="$n $(vsim_ips slim l2 --save-config "$TMP/scalars.cfg" --no-fsync)"
+done
+vb=$(echo $v | tr ' ' '\n' | best)
+cb=$(echo $c | tr ' ' '\n' | best)
+nb=$(echo $n | tr ' ' '\n' | best)
+awk -v a="$vb" -v b="$cb" -v c="$nb" 'BEGIN {
+    printf "capture overhead (slim l2, losses+metrics every step): off %.1f images/s; ", a
+    printf "fsync %.1f (%.1f %%); --no-fsync %.1f (%.1f %%)\n", b, 100 * (a - b) / a, c,
+        100 * (a - c) / a }'
+
+# GPU (only where this vsim-train has CUDA and a GPU answers): batch 64, 256, 1024 beside
+# PyTorch eager on the same GPU; and the CPU and CUDA paths' losses side by side.
+if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --steps 1 \
+        --batch 8 --val-frac 0 --eval-interval 0 --device cuda >/dev/null 2>&1; then
+    GPU_STEPS=${GPU_STEPS:-30}
+    echo "GPU training (fwd + bwd + Adam, fp32), $GPU_STEPS steps"
+    printf '%-6s %-5s %6s %12s %12s %8s\n' model loss batch vsim_img/s torch_img/s ratio
+    for m in $MODELS; do
+        for l in $LOSSES; do
+            for b in 64 256 1024; do
+                rm -rf "$TMP/run"
+                v=$("$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" --model "$m" \
+                    --loss "$l" --steps "$GPU_STEPS" --batch "$b" --val-frac 0 \
+                    --eval-interval 0 --device cuda --save-config "$TMP/off.cfg" |
+                    sed -n 's/^images_per_s\t//p')
+                t=$("$PY" bench/train_torch.py --device cuda --model "$m" --loss "$l" \
+                    --batch "$b" --steps "$GPU_STEPS" --warmup 3 2>/dev/null |
+                    sed -n 's/.*images\/s //p')
+                ratio=$(awk -v a="$v" -v b="$t" \
+                    'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')
+                printf '%-6s %-5s %6s %12s %12s %8s\n' "$m" "$l" "$b" "$v" "${t:--}" "$ratio"
+            done
+        done
+    done
+    for d in cpu cuda; do
+        rm -rf "$TMP/run"
+        "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" \
+            --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 3 --batch 16 --val-frac 0 \
+            --eval-interval 0 --device $d --threads "$THREADS" --save-config "$TMP/off.cfg" |
+            sed -n "s/^loss\t/$d last loss /p"
+    done
+else
+    echo "GPU: skipped (this vsim-train has no CUDA, or no GPU answers)"
+fi

@@ -1,0 +1,626 @@
+/*
+ * trainer/train.c - the training job: check every input, open the run, then
+ * per step: STOP check, capture of weights and the probe batch, one Adam step
+ * (CPU or CUDA), capture of losses, metrics and gradients; evaluation on the
+ * held-out designs every eval_interval steps (mode eval, with embeddings);
+ * END with completed, stopped or diverged. Steps of both modes share the
+ * writer's global step counter (smdebug's convention); mode_step counts
+ * training steps in train mode and evaluations in eval mode.
+ * SPDX-License-Identifier: MIT
+ */
+#include "trainer/train.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "core/rng.h"
+#include "core/vsim.h"
+#include "trainer/data.h"
+#include "trainer/device.h"
+#include "trainer/model.h"
+#include "trainer/train_int.h"
+
+typedef struct job {
+    const vsim_train_params *p;
+    vsim_dataset *ds;
+    vsim_model *m;
+    vsim_cuda *gpu;
+    vsim_writer *w;
+    vsim_loss_spec loss;
+    vsim_lr_schedule sched;
+    vsim_adam adam;
+    size_t *train, *val, n_train, n_val;
+    size_t *order, pos;           /* shuffled training examples, next position */
+    float *batch, *probe;
+    int n_probe;
+    vsim_rng rng;
+    int64_t steps, global, n_evals;
+    int cb_stop;                  /* the progress callback asked to stop */
+    char model_path[4096];
+} job;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Everything that can be checked before the run directory is touched. */
+static int check_inputs(job *j, const char *data_path)
+{
+    const vsim_train_params *p = j->p;
+    vsim_model_spec spec;
+    int rc;
+
+    if (p->batch < 1)
+        return vsim_fail(VSIM_EINVAL, "batch size %d < 1", p->batch);
+    if (p->steps < 0 || (p->steps == 0 && !(p->epochs > 0.0)))
+        return vsim_fail(VSIM_EINVAL, "give a positive number of steps or epochs");
+    if (!(p->val_frac >= 0.0 && p->val_frac < 1.0))
+        return vsim_fail(VSIM_EINVAL, "validation fraction %g outside [0, 1)", p->val_frac);
+    if ((rc = vsim_model_spec_parse(p->model ? p->model : "wide", &spec)) ||
+        (rc = vsim_loss_parse(p->loss ? p->loss : "l2", &j->loss)) ||
+        (rc = vsim_lr_parse(p->lr_decay, &j->sched)) ||
+        (rc = vsim_device_check((vsim_device)p->device)))
+        return rc;
+    if (p->save_config && (rc = vsim_train_save_config(p->save_config, NULL)))
+        return rc;
+    if ((rc = vsim_dataset_load(data_path, &j->ds)))
+        return rc;
+    if (j->ds->side != spec.input)
+        return vsim_fail(VSIM_EINVAL, "%s: images are %dx%d but model '%s' takes %dx%d",
+                         data_path, j->ds->side, j->ds->side, p->model ? p->model : "wide",
+                         spec.input, spec.input);
+    if (j->loss.w_ssim > 0.0 && spec.input < 11)
+        return vsim_fail(VSIM_EINVAL, "the SSIM loss needs images of at least 11x11");
+    rc = vsim_dataset_split(j->ds, p->val_frac, p->seed, &j->train, &j->n_train, &j->val,
+                            &j->n_val);
+    if (rc)
+        return rc;
+    if (j->n_train == 0)
+        return vsim_fail(VSIM_EINVAL, "%s: no training examples", data_path);
+    j->steps = p->steps > 0 ? p->steps
+                            : (int64_t)ceil(p->epochs * (double)j->n_train / (double)p->batch);
+    rc = vsim_model_create(&spec, p->batch, p->seed, p->n_threads, &j->m);
+    return rc;
+}
+
+static int add_json_kv(vsim_buf *b, const char *key, const char *str, double num, int last)
+{
+    int rc = vsim_buf_add_json_str(b, key);
+
+    if (!rc)
+        rc = vsim_buf_adds(b, ": ");
+    if (!rc)
+        rc = str ? vsim_buf_add_json_str(b, str) : vsim_buf_add_json_num(b, num);
+    if (!rc)
+        rc = vsim_buf_adds(b, last ? "}" : ", ");
+    return rc;
+}
+
+static int hyper_json(const job *j, const char *data_path, vsim_buf *b)
+{
+    const vsim_train_params *p = j->p;
+    int rc = vsim_buf_adds(b, "{");
+
+    if (!rc) rc = add_json_kv(b, "data", data_path, 0, 0);
+    if (!rc) rc = add_json_kv(b, "model", p->model ? p->model : "wide", 0, 0);
+    if (!rc) rc = add_json_kv(b, "loss", p->loss ? p->loss : "l2", 0, 0);
+    if (!rc) rc = add_json_kv(b, "steps", NULL, (double)j->steps, 0);
+    if (!rc) rc = add_json_kv(b, "batch", NULL, p->batch, 0);
+    if (!rc) rc = add_json_kv(b, "lr", NULL, p->lr, 0);
+    if (!rc) rc = add_json_kv(b, "lr_decay", p->lr_decay ? p->lr_decay : "none", 0, 0);
+    if (!rc) rc = add_json_kv(b, "device", p->device ? "cuda" : "cpu", 0, 0);
+    if (!rc) rc = add_json_kv(b, "threads", NULL, p->n_threads, 0);
+    if (!rc) rc = add_json_kv(b, "seed", NULL, (double)p->seed, 0);
+    if (!rc) rc = add_json_kv(b, "val_frac", NULL, p->val_frac, 0);
+    if (!rc) rc = add_json_kv(b, "n_train", NULL, (double)j->n_train, 0);
+    if (!rc) rc = add_json_kv(b, "n_val", NULL, (double)j->n_val, 0);
+    if (!rc && p->argv_json)
+        rc = vsim_buf_addf(b, "\"argv\": %s, ", p->argv_json);
+    if (!rc) rc = add_json_kv(b, "eval_interval", NULL, (double)p->eval_interval, 1);
+    return rc;
+}
+
+static int model_json(const vsim_model *m, vsim_buf *b)
+{
+    static const char *kinds[] = { "conv", "fc", "deconv" };
+    static const char *acts[] = { "none", "relu", "sigmoid" };
+    vsim_buf spec = VSIM_BUF_INIT;
+    int rc = vsim_model_spec_format(&m->spec, &spec);
+
+    if (!rc)
+        rc = vsim_buf_addf(b, "{\"spec\": \"%s\", \"n_params\": %zu, \"latent\": %d, "
+                           "\"layers\": [", spec.buf, m->n_params, vsim_model_latent_dim(m));
+    for (int i = 0; !rc && i < m->n_layers; i++) {
+        const vsim_model_layer *l = &m->layers[i];
+
+        rc = vsim_buf_addf(b, "%s{\"name\": \"%s\", \"kind\": \"%s\", \"act\": \"%s\", "
+                           "\"in\": [%d, %d, %d], \"out\": [%d, %d, %d], \"params\": %zu}",
+                           i ? ", " : "", l->name, kinds[l->kind], acts[l->act], l->n_in,
+                           l->in_side, l->in_side, l->n_out, l->out_side, l->out_side,
+                           l->n_w + l->n_b);
+    }
+    if (!rc)
+        rc = vsim_buf_adds(b, "]}");
+    vsim_buf_release(&spec);
+    return rc;
+}
+
+static int open_run(job *j, const char *data_path, const char *run_dir)
+{
+    vsim_writer_params wp = VSIM_WRITER_PARAMS_INIT;
+    vsim_buf hyper = VSIM_BUF_INIT, model = VSIM_BUF_INIT;
+    int rc = hyper_json(j, data_path, &hyper);
+
+    if (!rc)
+        rc = model_json(j->m, &model);
+    if (rc) {
+        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
+        goto done;
+    }
+    wp.hyperparams_json = hyper.buf;
+    wp.model_json = model.buf;
+    wp.durable = j->p->durable;
+    rc = vsim_writer_open(run_dir, &wp, &j->w);
+    if (!rc)
+        rc = vsim_capture_defaults(j->w, j->p->save_interval);
+    if (!rc && j->p->save_config)
+        rc = vsim_train_save_config(j->p->save_config, j->w);
+    if (!rc && snprintf(j->model_path, sizeof(j->model_path), "%s/model.h5", run_dir) >=
+               (int)sizeof(j->model_path))
+        rc = vsim_fail(VSIM_EINVAL, "%s: path too long", run_dir);
+done:
+    vsim_buf_release(&hyper);
+    vsim_buf_release(&model);
+    return rc;
+}
+
+/* Next training batch: examples in a fresh permutation every epoch. */
+static void next_batch(job *j, int b)
+{
+    size_t idx[1024];
+
+    for (int done = 0; done < b;) {
+        int n = b - done < 1024 ? b - done : 1024;
+
+        for (int i = 0; i < n; i++) {
+            if (j->pos == 0)
+                for (size_t k = j->n_train - 1; k > 0; k--) {
+                    size_t r = (size_t)vsim_rng_below(&j->rng, k + 1), t = j->order[k];
+
+                    j->order[k] = j->order[r];
+                    j->order[r] = t;
+                }
+            idx[i] = j->order[j->pos];
+            j->pos = (j->pos + 1) % j->n_train;
+        }
+        vsim_dataset_batch(j->ds, idx, (size_t)n,
+                           j->batch + (size_t)done * vsim_model_image_elems(j->m));
+        done += n;
+    }
+}
+
+/* Bring the host model up to date with the GPU (no-op on the CPU). */
+static int sync_host(job *j)
+{
+    return j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS) : VSIM_OK;
+}
+
+static int save_losses(job *j, const vsim_loss_value *v)
+{
+    int rc = vsim_capture_scalar(j->w, "loss/total", VSIM_COLL_LOSSES, v->total);
+
+    if (!rc && j->loss.w_l2 > 0.0)
+        rc = vsim_capture_scalar(j->w, "loss/l2", VSIM_COLL_LOSSES, v->mse);
+    if (!rc && j->loss.w_ssim > 0.0)
+        rc = vsim_capture_scalar(j->w, "loss/ssim", VSIM_COLL_LOSSES, 1.0 - v->ssim);
+    if (!rc)
+        rc = vsim_capture_scalar(j->w, "metrics/ssim", VSIM_COLL_METRICS, v->ssim);
+    if (!rc)
+        rc = vsim_capture_scalar(j->w, "metrics/psnr", VSIM_COLL_METRICS, v->psnr);
+    return rc;
+}
+
+/* Latent vectors of the whole validation set, with labels, design ids and views. */
+static int save_embeddings(job *j)
+{
+    const int cap = j->m->capacity, dim = vsim_model_latent_dim(j->m);
+    float *lat = vsim_mallocarray(j->n_val * (size_t)dim, sizeof(float));
+    int32_t *labels = vsim_mallocarray(j->n_val, sizeof(int32_t));
+    int64_t *ids = vsim_mallocarray(j->n_val, sizeof(int64_t));
+    size_t shape[2] = { j->n_val, (size_t)dim };
+    vsim_tensor t;
+    int rc;
+
+    if (!lat || !labels || !ids) {
+        rc = vsim_fail(VSIM_ENOMEM, "embeddings: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < j->n_val; i += (size_t)cap) {
+        int b = j->n_val - i < (size_t)cap ? (int)(j->n_val - i) : cap;
+
+        vsim_dataset_batch(j->ds, j->val + i, (size_t)b, j->batch);
+        vsim_model_forward(j->m, j->batch, b);
+        vsim_model_latent(j->m, b, lat + i * (size_t)dim);
+    }
+    for (size_t i = 0; i < j->n_val; i++) {
+        size_t d = j->val[i] / (size_t)j->ds->n_views;
+
+        labels[i] = j->ds->labels[d];
+        ids[i] = j->ds->design_id[d];
+    }
+    rc = vsim_capture_f32(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS, lat, 2, shape);
+    vsim_tensor_init(&t, VSIM_I32, 1, shape, labels);
+    if (!rc)
+        rc = vsim_writer_save(j->w, "embeddings/labels", VSIM_COLL_EMBEDDINGS, &t);
+    vsim_tensor_init(&t, VSIM_I64, 1, shape, ids);
+    if (!rc)
+        rc = vsim_writer_save(j->w, "embeddings/design_id", VSIM_COLL_EMBEDDINGS, &t);
+done:
+    vsim_free(lat);
+    vsim_free(labels);
+    vsim_free(ids);
+    return rc;
+}
+
+/* One evaluation over the validation designs: a step of mode eval. */
+static int evaluate(job *j, double *loss_out)
+{
+    const int cap = j->m->capacity;
+    vsim_loss_value sum = { 0, 0, 0, 0 };
+    int rc;
+
+    *loss_out = NAN;
+    if (j->n_val == 0)
+        return VSIM_OK;
+    rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_EVAL, j->n_evals++);
+    for (size_t i = 0; !rc && i < j->n_val; i += (size_t)cap) {
+        int b = j->n_val - i < (size_t)cap ? (int)(j->n_val - i) : cap;
+        vsim_loss_value v;
+
+        vsim_dataset_batch(j->ds, j->val + i, (size_t)b, j->batch);
+        rc = j->gpu ? vsim_cuda_eval_batch(j->gpu, j->batch, b, &j->loss, &v)
+                    : vsim_model_eval_batch(j->m, j->batch, b, &j->loss, &v);
+        sum.total += v.total * b;
+        sum.mse += v.mse * b;
+        sum.ssim += v.ssim * b;
+    }
+    if (rc)
+        return rc;
+    sum.total /= (double)j->n_val;
+    sum.mse /= (double)j->n_val;
+    sum.ssim /= (double)j->n_val;
+    sum.psnr = sum.mse > 0.0 ? 10.0 * log10(1.0 / sum.mse) : (double)INFINITY;
+    *loss_out = sum.total;
+    rc = save_losses(j, &sum);
+    if (!rc && vsim_writer_wants(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS) &&
+        !(rc = sync_host(j)))
+        rc = save_embeddings(j);
+    if (!rc)
+        rc = vsim_writer_end_step(j->w);
+    return rc;
+}
+
+/* 1 if any gradient of the model would be saved at this step. */
+static int grads_wanted(const job *j)
+{
+    char name[96];
+
+    for (int i = 0; i < j->m->n_layers; i++) {
+        snprintf(name, sizeof(name), "gradients/%s/weight", j->m->layers[i].name);
+        if (vsim_writer_wants(j->w, name, VSIM_COLL_GRADIENTS))
+            return 1;
+    }
+    return 0;
+}
+
+/* One training step with its capture. *diverged is set for a NaN/Inf loss or lr. */
+static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
+{
+    const double lr = vsim_lr_at(&j->sched, j->p->lr, s);
+    int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s), step_rc;
+    char why[256];
+
+    if (!rc && vsim_writer_step_due(j->w) &&
+        !(rc = j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS) : VSIM_OK)) {
+        rc = vsim_capture_params(j->w, j->m);
+        if (!rc)
+            rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
+    }
+    if (rc)
+        return rc;
+    next_batch(j, j->p->batch);
+    step_rc = j->gpu ? vsim_cuda_train_step(j->gpu, j->batch, j->p->batch, &j->loss, &j->adam,
+                                            lr, v)
+                     : vsim_model_train_step(j->m, j->batch, j->p->batch, &j->loss, &j->adam,
+                                             lr, v);
+    if (step_rc && step_rc != VSIM_ENUMERIC)
+        return step_rc;
+    *diverged = step_rc == VSIM_ENUMERIC;
+    snprintf(why, sizeof(why), "%s", *diverged ? vsim_errmsg() : "");
+    rc = save_losses(j, v);
+    if (!rc)
+        rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS, lr);
+    if (!rc && !*diverged && j->gpu)
+        rc = vsim_cuda_download(j->gpu, j->m,
+                                VSIM_CUDA_STATS | (grads_wanted(j) ? VSIM_CUDA_GRADS : 0));
+    if (!rc && !*diverged)
+        rc = vsim_capture_grads(j->w, j->m);
+    if (!rc)
+        rc = vsim_writer_end_step(j->w);
+    if (!rc && *diverged)
+        rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
+                       "the shards so far are kept)", (long long)s, why);
+    return rc;
+}
+
+static int checkpoint(job *j)
+{
+    int rc = j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS) : VSIM_OK;
+
+    return rc ? rc : vsim_model_save(j->m, j->model_path);
+}
+
+static void report(job *j, int64_t done, const vsim_loss_value *v, double t0)
+{
+    double el = now_s() - t0, ips = el > 0 ? (double)done * j->p->batch / el : 0.0;
+    double eta = done > 0 ? el / (double)done * (double)(j->steps - done) : 0.0;
+    char msg[160];
+
+    if (!j->p->progress)
+        return;
+    snprintf(msg, sizeof(msg), "step %lld/%lld loss %.6g images/s %.1f eta %.0fs",
+             (long long)done, (long long)j->steps, v->total, ips, eta);
+    if (j->p->progress(j->p->progress_ctx, (size_t)done, (size_t)j->steps, msg))
+        j->cb_stop = 1;
+}
+
+/* The probe batch: the first validation examples (training ones if none). */
+static int make_probe(job *j)
+{
+    const size_t *src = j->n_val ? j->val : j->train;
+    size_t n = j->n_val ? j->n_val : j->n_train;
+
+    j->n_probe = (int)((size_t)j->p->n_probe < n ? (size_t)j->p->n_probe : n);
+    if (j->n_probe > j->m->capacity)
+        j->n_probe = j->m->capacity;
+    if (j->n_probe < 1)
+        j->n_probe = 1;
+    j->probe = vsim_mallocarray((size_t)j->n_probe * vsim_model_image_elems(j->m),
+                                sizeof(float));
+    j->batch = vsim_mallocarray((size_t)j->m->capacity * vsim_model_image_elems(j->m),
+                                sizeof(float));
+    j->order = vsim_mallocarray(j->n_train, sizeof(size_t));
+    if (!j->probe || !j->batch || !j->order)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    memcpy(j->order, j->train, j->n_train * sizeof(size_t));
+    vsim_dataset_batch(j->ds, src, (size_t)j->n_probe, j->probe);
+    vsim_rng_seed(&j->rng, j->p->seed, 2);
+    return VSIM_OK;
+}
+
+/* The loop; status tells how it ended. */
+static int run_loop(job *j, vsim_train_result *res)
+{
+    const vsim_train_params *p = j->p;
+    vsim_loss_value v = { NAN, NAN, NAN, NAN };
+    double t0 = now_s(), eval_loss = NAN;
+    int64_t s = 0;
+    int rc = VSIM_OK, diverged = 0, stopped = 0;
+
+    for (s = 0; s < j->steps; s++) {
+        if (vsim_writer_stop_requested(j->w)) {
+            stopped = 1;
+            break;
+        }
+        rc = train_step(j, s, &v, &diverged);
+        if (rc)
+            break;
+        report(j, s + 1, &v, t0);
+        if (j->cb_stop) {
+            stopped = 1;
+            s++;
+            break;
+        }
+        if (p->eval_interval > 0 && (s + 1) % p->eval_interval == 0 && s + 1 < j->steps &&
+            (rc = evaluate(j, &eval_loss)))
+            break;
+        if (p->checkpoint_interval > 0 && (s + 1) % p->checkpoint_interval == 0 &&
+            (rc = checkpoint(j)))
+            break;
+    }
+    res->seconds = now_s() - t0;
+    res->steps = diverged ? s + 1 : s;
+    res->last_loss = v.total;
+    res->images_per_s = res->seconds > 0 ? (double)res->steps * p->batch / res->seconds : 0;
+    /* a stopped run skips the final evaluation: STOP asks for a prompt exit */
+    if (!rc && !diverged && (stopped || (rc = evaluate(j, &eval_loss)) == VSIM_OK))
+        rc = checkpoint(j);
+    res->last_eval_loss = eval_loss;
+    snprintf(res->status, sizeof(res->status), "%s",
+             diverged ? "diverged" : stopped ? "stopped" : "completed");
+    return rc;
+}
+
+static void job_release(job *j)
+{
+    vsim_cuda_destroy(j->gpu);
+    vsim_model_destroy(j->m);
+    vsim_dataset_destroy(j->ds);
+    vsim_free(j->train);
+    vsim_free(j->val);
+    vsim_free(j->order);
+    vsim_free(j->batch);
+    vsim_free(j->probe);
+}
+
+int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_params *p,
+                   vsim_train_result *out)
+{
+    job j;
+    vsim_adam adam = VSIM_ADAM_INIT;
+    int64_t last;
+    int rc, close_rc;
+
+    memset(&j, 0, sizeof(j));
+    memset(out, 0, sizeof(*out));
+    out->last_loss = out->last_eval_loss = NAN;
+    j.p = p;
+    j.adam = adam;
+    rc = check_inputs(&j, data_path);
+    if (!rc)
+        rc = make_probe(&j);
+    if (!rc && p->device == VSIM_DEVICE_CUDA)
+        rc = vsim_cuda_create(j.m, &j.gpu);
+    if (!rc)
+        rc = open_run(&j, data_path, run_dir);
+    if (rc) {
+        vsim_writer_destroy(j.w);
+        job_release(&j);
+        return rc;
+    }
+    out->n_params = j.m->n_params;
+    rc = run_loop(&j, out);
+    last = j.global > 0 ? j.global - 1 : 0;     /* the writer's step of the last shard */
+    if (rc && rc != VSIM_ENUMERIC) {
+        /* an I/O or device error: END still records how far the run got */
+        char why[512];
+
+        snprintf(why, sizeof(why), "%s", vsim_errmsg());
+        vsim_writer_close(j.w, "failed", last);
+        vsim_fail(rc, "%s", why);
+    } else {
+        char why[512];
+
+        snprintf(why, sizeof(why), "%s", vsim_errmsg());
+        close_rc = vsim_writer_close(j.w, out->status, last);
+        if (rc)
+            vsim_fail(rc, "%s", why);
+        else
+            rc = close_rc;
+    }
+    job_release(&j);
+    return rc;
+}
+
+/* Create and write one dataset; 1 on success. */
+static int put(hid_t f, const char *name, hid_t space, hid_t ftype, hid_t mtype, const void *data)
+{
+    hid_t d = H5Dcreate2(f, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = d >= 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
+
+    if (d >= 0)
+        H5Dclose(d);
+    return ok;
+}
+
+/* Write the embeddings file of vsim_train_embed into an open HDF5 file. */
+static int write_embed_file(hid_t f, const float *lat, size_t n, int dim,
+                            const vsim_dataset *ds, const char *spec)
+{
+    int32_t *labels = vsim_mallocarray(n, sizeof(int32_t)), *views;
+    int64_t *ids = vsim_mallocarray(n, sizeof(int64_t));
+    hsize_t d2[2] = { n, (hsize_t)dim }, d1 = n;
+    hid_t s2 = H5Screate_simple(2, d2, NULL), s1 = H5Screate_simple(1, &d1, NULL);
+    hid_t sa = H5Screate(H5S_SCALAR), ts = H5Tcopy(H5T_C_S1), a;
+    int ok = 1;
+
+    views = vsim_mallocarray(n, sizeof(int32_t));
+    if (!labels || !ids || !views) {
+        ok = 0;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        labels[i] = ds->labels[i / (size_t)ds->n_views];
+        ids[i] = ds->design_id[i / (size_t)ds->n_views];
+        views[i] = (int32_t)(i % (size_t)ds->n_views);
+    }
+    ok = put(f, "latent", s2, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, lat) &&
+         put(f, "labels", s1, H5T_STD_I32LE, H5T_NATIVE_INT32, labels) &&
+         put(f, "design_id", s1, H5T_STD_I64LE, H5T_NATIVE_INT64, ids) &&
+         put(f, "view", s1, H5T_STD_I32LE, H5T_NATIVE_INT32, views);
+    H5Tset_size(ts, strlen(spec) + 1);
+    a = H5Acreate2(f, "model_spec", ts, sa, H5P_DEFAULT, H5P_DEFAULT);
+    ok = ok && a >= 0 && H5Awrite(a, ts, spec) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+done:
+    H5Tclose(ts);
+    H5Sclose(sa);
+    H5Sclose(s1);
+    H5Sclose(s2);
+    vsim_free(labels);
+    vsim_free(ids);
+    vsim_free(views);
+    return ok ? VSIM_OK : VSIM_EIO;
+}
+
+int vsim_train_embed(const char *model_path, const char *data_path, const char *out_path,
+                     int batch, int n_threads)
+{
+    vsim_model *m = NULL;
+    vsim_dataset *ds = NULL;
+    vsim_buf tmp = VSIM_BUF_INIT, spec = VSIM_BUF_INIT;
+    float *lat = NULL, *x = NULL;
+    size_t n = 0, *idx = NULL;
+    int rc, dim;
+    hid_t f;
+
+    rc = vsim_model_load(model_path, batch > 0 ? batch : 64, n_threads, &m);
+    if (!rc)
+        rc = vsim_dataset_load(data_path, &ds);
+    if (!rc && ds->side != m->spec.input)
+        rc = vsim_fail(VSIM_EINVAL, "%s: images are %dx%d but the model takes %dx%d",
+                       data_path, ds->side, ds->side, m->spec.input, m->spec.input);
+    if (rc)
+        goto done;
+    n = vsim_dataset_n_examples(ds);
+    dim = vsim_model_latent_dim(m);
+    lat = vsim_mallocarray(n * (size_t)dim, sizeof(float));
+    x = vsim_mallocarray((size_t)m->capacity * vsim_model_image_elems(m), sizeof(float));
+    idx = vsim_mallocarray((size_t)m->capacity, sizeof(size_t));
+    if (!lat || !x || !idx || vsim_buf_addf(&tmp, "%s.tmp", out_path) ||
+        vsim_model_spec_format(&m->spec, &spec)) {
+        rc = vsim_fail(VSIM_ENOMEM, "embed: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i += (size_t)m->capacity) {
+        int b = n - i < (size_t)m->capacity ? (int)(n - i) : m->capacity;
+
+        for (int k = 0; k < b; k++)
+            idx[k] = i + (size_t)k;
+        vsim_dataset_batch(ds, idx, (size_t)b, x);
+        vsim_model_forward(m, x, b);
+        vsim_model_latent(m, b, lat + i * (size_t)dim);
+    }
+    f = H5Fcreate(tmp.buf, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) {
+        rc = vsim_fail(VSIM_EIO, "%s: cannot create", tmp.buf);
+        goto done;
+    }
+    rc = write_embed_file(f, lat, n, dim, ds, spec.buf);
+    if (H5Fclose(f) < 0 || rc)
+        rc = vsim_fail(VSIM_EIO, "%s: cannot write the embeddings", tmp.buf);
+    if (!rc && rename(tmp.buf, out_path) != 0)
+        rc = vsim_fail(VSIM_EIO, "%s: cannot rename to %s", tmp.buf, out_path);
+    if (rc)
+        remove(tmp.buf);
+done:
+    vsim_free(lat);
+    vsim_free(x);
+    vsim_free(idx);
+    vsim_buf_release(&tmp);
+    vsim_buf_release(&spec);
+    vsim_dataset_destroy(ds);
+    vsim_model_destroy(m);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * trainer/train.h - the training job behind vsim-train (issue 4): data,
+ * model, loss, Adam with learning-rate decay, a validation split by design,
+ * capture through readers/writer.h, STOP, END and divergence; and the
+ * embedding export of a saved model.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef VSIM_TRAINER_TRAIN_H
+#define VSIM_TRAINER_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/progress.h"
+#include "readers/writer.h"
+
+/* Learning-rate schedule: lr(step) = lr0 * gamma^floor(step/every) or gamma^(step/every). */
+typedef enum vsim_lr_kind {
+    VSIM_LR_CONSTANT = 0,
+    VSIM_LR_STEP,
+    VSIM_LR_EXP
+} vsim_lr_kind;
+
+typedef struct vsim_lr_schedule {
+    vsim_lr_kind kind;
+    double gamma;       /* factor per `every` steps */
+    int64_t every;      /* steps, >= 1 */
+} vsim_lr_schedule;
+
+/* "none", "step:GAMMA:EVERY" or "exp:GAMMA:EVERY". VSIM_EINVAL naming the text. */
+int vsim_lr_parse(const char *text, vsim_lr_schedule *out);
+/* The learning rate at (0-based) step. */
+double vsim_lr_at(const vsim_lr_schedule *s, double lr0, int64_t step);
+
+/*
+ * Read a save-config file: one collection per line,
+ *     NAME [regex=ERE] [interval=N] [steps=S1,S2,..] [start=S] [end=E]
+ *          [reductions=min,max,..] [modes=train,eval,..]
+ * with '#' comments; each line replaces that collection's config in w.
+ * With w NULL the file is only checked. VSIM_EIO, VSIM_EINVAL naming file:line.
+ */
+int vsim_train_save_config(const char *path, vsim_writer *w);
+
+typedef struct vsim_train_params {
+    const char *model;            /* preset or spec (trainer/model.h); NULL: "wide" */
+    const char *loss;             /* trainer/loss.h syntax; NULL: "l2" */
+    int64_t steps;                /* training steps; 0: use epochs */
+    double epochs;                /* passes over the training split when steps == 0 */
+    int batch;                    /* images per step */
+    double lr;                    /* initial learning rate */
+    const char *lr_decay;         /* vsim_lr_parse syntax; NULL: none */
+    int device;                   /* vsim_device */
+    int n_threads;                /* 0: OpenMP default */
+    uint64_t seed;                /* weights, split, batches */
+    double val_frac;              /* share of designs held out for validation */
+    int64_t eval_interval;        /* evaluate every N steps (and at the end); 0: end only */
+    int64_t save_interval;        /* interval of the tensor collections */
+    const char *save_config;      /* save-config file, or NULL */
+    int64_t checkpoint_interval;  /* save RUN/model.h5 every N steps (and at the end); 0: end */
+    int n_probe;                  /* images of the fixed probe batch */
+    int durable;                  /* fsync shards (writer's durable) */
+    const char *argv_json;        /* command line as a JSON array for run.json, or NULL */
+    vsim_progress_fn progress;    /* called after every step; may be NULL */
+    void *progress_ctx;
+} vsim_train_params;
+
+#define VSIM_TRAIN_PARAMS_INIT { .batch = 64, .lr = 1e-3, .seed = 1, .val_frac = 0.1, \
+                                 .eval_interval = 100, .save_interval = 100, .n_probe = 8, \
+                                 .durable = 1, .steps = 1000 }
+
+typedef struct vsim_train_result {
+    char status[16];          /* "completed", "stopped" or "diverged" */
+    int64_t steps;            /* training steps done */
+    double last_loss;         /* loss of the last training step */
+    double last_eval_loss;    /* loss of the last evaluation (NaN if none) */
+    double seconds;           /* wall time of the training loop */
+    double images_per_s;      /* training images per second */
+    size_t n_params;
+} vsim_train_result;
+
+/*
+ * Train on the dataset at data_path into the run directory run_dir. Every
+ * input (dataset, spec, image size, loss, schedule, save config, device) is
+ * checked before run_dir is touched, so a bad input writes nothing.
+ * Returns VSIM_OK for status completed or stopped (STOP file, or the progress
+ * callback asked to stop); VSIM_ENUMERIC with status diverged (END written,
+ * shards kept) when the loss or learning rate stops being finite; other
+ * codes for errors. OUT: *out (also filled on VSIM_ENUMERIC).
+ */
+int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_params *p,
+                   vsim_train_result *out);
+
+/*
+ * Write the latent vectors of every example of data_path under the model
+ * file model_path into out_path (HDF5, atomically): latent (float32 N*V x L),
+ * labels (int32), design_id (int64), view (int32), attribute model_spec.
+ */
+int vsim_train_embed(const char *model_path, const char *data_path, const char *out_path,
+                     int batch, int n_threads);
+
+#endif
