@@ -24,8 +24,10 @@ OPTFLAGS ?= -O2 -g
 endif
 
 PKG_ALL := hdf5 gsl cairo jansson openblas
-pkgc = $(shell pkg-config --cflags $(1) 2>/dev/null)
-pkgl = $(shell pkg-config --libs $(1) 2>/dev/null)
+# One pkg-config call per package: a single call prints nothing when any one
+# package is missing (the GPU machine has HDF5 and OpenBLAS but no GSL or cairo).
+pkgc = $(foreach p,$(1),$(shell pkg-config --cflags $(p) 2>/dev/null))
+pkgl = $(foreach p,$(1),$(shell pkg-config --libs $(p) 2>/dev/null))
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wdouble-promotion -Wvla
 ifeq ($(DEVELOPER),1)
