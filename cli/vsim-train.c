@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     progress_state ps = { getenv("VSIM_QUIET") != NULL, vsim_cli_quiet() };
     const char *data = NULL, *out = NULL, *device = "cpu", *model_file = NULL;
     int64_t seed = 1;
-    int embed = 0, no_fsync = 0, first, rc, dev;
+    int embed = 0, no_fsync = 0, sync_fsync = 0, first, rc, dev;
     char *args;
     vsim_opt opts[] = {
         VSIM_OPT_STRING('d', "data", &data, "FILE.h5", "dataset made by vsim-render"),
@@ -93,7 +93,11 @@ int main(int argc, char **argv)
                        "save RUN/model.h5 every N steps (default: at the end)"),
         VSIM_OPT_INT(0, "probe", &p.n_probe, "N", "images in the probe batch (default 8)"),
         VSIM_OPT_FLAG(0, "no-fsync", &no_fsync,
-                      "write shards atomically but without fsync (faster, not crash-safe)"),
+                      "never fsync shards (still atomic and safe if the job is killed; "
+                      "not safe on power loss)"),
+        VSIM_OPT_FLAG(0, "sync-fsync", &sync_fsync,
+                      "fsync each shard before it becomes visible (default: in the "
+                      "background, a few shards behind)"),
         VSIM_OPT_FLAG(0, "embed", &embed, "write latent vectors of --data under --model-file"),
         VSIM_OPT_STRING(0, "model-file", &model_file, "M.h5", "saved model for --embed"),
         VSIM_OPT_END
@@ -120,7 +124,8 @@ int main(int argc, char **argv)
         return VSIM_EXIT_OK;
     }
     p.device = dev;
-    p.durable = !no_fsync;
+    p.durable = no_fsync ? VSIM_DURABLE_NONE : sync_fsync ? VSIM_DURABLE_SYNC
+                                                   : VSIM_DURABLE_ASYNC;
     p.seed = (uint64_t)seed;
     p.progress = print_progress;
     p.progress_ctx = &ps;

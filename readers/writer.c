@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,19 @@ typedef struct collection {
     regex_t regex;
     vsim_save_config cfg;     /* save_steps owned */
 } collection;
+
+/* Background fsync of renamed shards (VSIM_DURABLE_ASYNC). */
+typedef struct syncer {
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    char *queue[VSIM_WRITER_ASYNC_DEPTH];   /* final shard paths, FIFO */
+    size_t head, len;
+    int busy, stopping;
+    int status;                             /* first failure, VSIM_OK if none */
+    char msg[512];
+} syncer;
 
 struct vsim_writer {
     char *dir;
@@ -51,6 +65,7 @@ struct vsim_writer {
     vsim_buf index;           /* vsim_index text */
     char **saved;             /* names saved in this step */
     size_t n_saved, cap_saved;
+    syncer sync;
 };
 
 static const char *const builtin_colls[] = {
@@ -192,6 +207,9 @@ static int writer_alloc(const char *dir, const vsim_writer_params *p, vsim_write
     if (!w)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     w->file = H5I_INVALID_HID;
+    pthread_mutex_init(&w->sync.mu, NULL);
+    pthread_cond_init(&w->sync.cv_work, NULL);
+    pthread_cond_init(&w->sync.cv_done, NULL);
     vsim_buf_init(&w->tmp_path);
     vsim_buf_init(&w->final_path);
     vsim_buf_init(&w->index);
@@ -222,6 +240,8 @@ int vsim_writer_open(const char *dir, const vsim_writer_params *params, vsim_wri
     if (params->n_workers < 1 || params->worker < 0 || params->worker >= params->n_workers)
         return vsim_fail(VSIM_EINVAL, "%s: worker %d outside 0..%d", dir, params->worker,
                          params->n_workers - 1);
+    if (params->durable < VSIM_DURABLE_NONE || params->durable > VSIM_DURABLE_ASYNC)
+        return vsim_fail(VSIM_EINVAL, "%s: bad durability mode %d", dir, params->durable);
     vsim_h5_quiet();
     rc = writer_alloc(dir, params, &w);
     if (rc)
@@ -317,7 +337,7 @@ static int write_run_json(vsim_writer *w)
     if (!rc)
         rc = vsim_buf_addf(&path, "%s/" VSIM_RUN_JSON, w->dir);
     if (!rc)
-        rc = vsim_fs_write_atomic(path.buf, b.buf, b.len, w->durable);
+        rc = vsim_fs_write_atomic(path.buf, b.buf, b.len, w->durable != VSIM_DURABLE_NONE);
     if (!rc)
         w->run_json_dirty = 0;
     vsim_buf_release(&b);
@@ -727,6 +747,113 @@ static void discard_step(vsim_writer *w)
     w->in_step = 0;
 }
 
+static void fsync_shard_and_folder(syncer *sy, char *path)
+{
+    char *slash = strrchr(path, '/');
+    int rc = vsim_fs_fsync_path(path);
+
+    if (!rc && slash) {
+        *slash = '\0';
+        rc = vsim_fs_fsync_path(path);
+        *slash = '/';
+    }
+    if (rc) {
+        pthread_mutex_lock(&sy->mu);
+        if (!sy->status) {
+            sy->status = rc;
+            snprintf(sy->msg, sizeof(sy->msg), "%s", vsim_errmsg());
+        }
+        pthread_mutex_unlock(&sy->mu);
+    }
+}
+
+static void *syncer_main(void *arg)
+{
+    syncer *sy = arg;
+
+    pthread_mutex_lock(&sy->mu);
+    for (;;) {
+        char *path;
+
+        while (!sy->len && !sy->stopping)
+            pthread_cond_wait(&sy->cv_work, &sy->mu);
+        if (!sy->len)
+            break;
+        path = sy->queue[sy->head];
+        sy->head = (sy->head + 1) % VSIM_WRITER_ASYNC_DEPTH;
+        sy->len--;
+        sy->busy = 1;
+        pthread_mutex_unlock(&sy->mu);
+        fsync_shard_and_folder(sy, path);
+        vsim_free(path);
+        pthread_mutex_lock(&sy->mu);
+        sy->busy = 0;
+        pthread_cond_broadcast(&sy->cv_done);
+    }
+    pthread_mutex_unlock(&sy->mu);
+    return NULL;
+}
+
+/* Hand a renamed shard to the background fsync; waits while the queue is full. */
+static int syncer_push(vsim_writer *w, const char *path)
+{
+    syncer *sy = &w->sync;
+    char *copy = vsim_strdup(path);
+    int rc = VSIM_OK;
+
+    if (!copy)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    pthread_mutex_lock(&sy->mu);
+    if (!sy->started) {
+        if (pthread_create(&sy->thread, NULL, syncer_main, sy) != 0) {
+            pthread_mutex_unlock(&sy->mu);
+            vsim_free(copy);
+            return vsim_fail(VSIM_EIO, "%s: cannot start the fsync thread", w->dir);
+        }
+        sy->started = 1;
+    }
+    while (sy->len == VSIM_WRITER_ASYNC_DEPTH)
+        pthread_cond_wait(&sy->cv_done, &sy->mu);
+    sy->queue[(sy->head + sy->len) % VSIM_WRITER_ASYNC_DEPTH] = copy;
+    sy->len++;
+    if (sy->status)
+        rc = vsim_fail(sy->status, "%s", sy->msg);
+    pthread_cond_signal(&sy->cv_work);
+    pthread_mutex_unlock(&sy->mu);
+    return rc;
+}
+
+/* Wait until every queued shard is fsynced; returns the first fsync failure. */
+static int syncer_drain(vsim_writer *w)
+{
+    syncer *sy = &w->sync;
+    int rc = VSIM_OK;
+
+    pthread_mutex_lock(&sy->mu);
+    while (sy->len || sy->busy)
+        pthread_cond_wait(&sy->cv_done, &sy->mu);
+    if (sy->status)
+        rc = vsim_fail(sy->status, "%s", sy->msg);
+    pthread_mutex_unlock(&sy->mu);
+    return rc;
+}
+
+static void syncer_stop(vsim_writer *w)
+{
+    syncer *sy = &w->sync;
+
+    pthread_mutex_lock(&sy->mu);
+    sy->stopping = 1;
+    pthread_cond_signal(&sy->cv_work);
+    pthread_mutex_unlock(&sy->mu);
+    if (sy->started)
+        pthread_join(sy->thread, NULL);
+    sy->started = 0;
+    pthread_mutex_destroy(&sy->mu);
+    pthread_cond_destroy(&sy->cv_work);
+    pthread_cond_destroy(&sy->cv_done);
+}
+
 static int finish_shard(vsim_writer *w)
 {
     int rc = vsim_h5_attr_set_str(w->file, "vsim_index", w->index.buf);
@@ -738,11 +865,13 @@ static int finish_shard(vsim_writer *w)
     w->file = H5I_INVALID_HID;
     if (e < 0)
         return vsim_fail(VSIM_EIO, "%s: closing the shard failed", w->tmp_path.buf);
-    if (w->durable && (rc = vsim_fs_fsync_path(w->tmp_path.buf)))
+    if (w->durable == VSIM_DURABLE_SYNC && (rc = vsim_fs_fsync_path(w->tmp_path.buf)))
         return rc;
     if (rename(w->tmp_path.buf, w->final_path.buf) != 0)
         return vsim_fail(VSIM_EIO, "%s: rename failed: %s", w->final_path.buf, strerror(errno));
-    if (w->durable) {
+    if (w->durable == VSIM_DURABLE_ASYNC)
+        return syncer_push(w, w->final_path.buf);
+    if (w->durable == VSIM_DURABLE_SYNC) {
         char *slash = strrchr(w->final_path.buf, '/');
 
         *slash = '\0';
@@ -785,6 +914,8 @@ int vsim_writer_close(vsim_writer *w, const char *status, int64_t last_step)
     vsim_buf b = VSIM_BUF_INIT, path = VSIM_BUF_INIT;
     int rc = vsim_writer_end_step(w);
 
+    if (!rc && w->sync.started)
+        rc = syncer_drain(w);
     if (!rc && w->worker == 0 && w->run_json_dirty)
         rc = write_run_json(w);
     if (!rc && w->worker == 0) {
@@ -797,7 +928,7 @@ int vsim_writer_close(vsim_writer *w, const char *status, int64_t last_step)
         if (!rc)
             rc = vsim_buf_addf(&path, "%s/" VSIM_RUN_END, w->dir);
         if (!rc)
-            rc = vsim_fs_write_atomic(path.buf, b.buf, b.len, w->durable);
+            rc = vsim_fs_write_atomic(path.buf, b.buf, b.len, w->durable != VSIM_DURABLE_NONE);
     }
     vsim_buf_release(&b);
     vsim_buf_release(&path);
@@ -810,6 +941,7 @@ void vsim_writer_destroy(vsim_writer *w)
     if (!w)
         return;
     discard_step(w);
+    syncer_stop(w);
     for (size_t i = 0; i < w->n_colls; i++)
         collection_release(&w->colls[i]);
     vsim_free(w->colls);

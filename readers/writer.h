@@ -40,11 +40,26 @@ typedef struct vsim_writer_params {
     int n_workers;                /* workers in the run (>= 1) */
     const char *hyperparams_json; /* JSON object text copied into run.json; may be NULL */
     const char *model_json;       /* JSON value (layers, shapes) for run.json; may be NULL */
-    int durable;                  /* fsync shards and run.json before rename (default 1) */
+    int durable;                  /* VSIM_DURABLE_*: when shards reach the disk (default SYNC) */
     int allow_existing;           /* 0: refuse a folder that already holds run.json */
 } vsim_writer_params;
 
-#define VSIM_WRITER_PARAMS_INIT { .n_workers = 1, .durable = 1 }
+/*
+ * Durability of shards. Every mode is atomic for readers and safe against the
+ * process being killed at any instant (a shard is renamed into place only once
+ * complete; the page cache keeps it). They differ on power loss:
+ *  SYNC  fsync the shard, rename, fsync the folder, before end_step returns:
+ *        a shard that is visible is on disk. Costs a device flush per step.
+ *  ASYNC rename at once; a background thread fsyncs each shard and the folder
+ *        in order, at most VSIM_WRITER_ASYNC_DEPTH shards behind (end_step waits
+ *        beyond that). On power loss the last few shards may be lost or read as
+ *        corrupt, which readers report and skip. close() drains before END.
+ *  NONE  never fsync (benchmarks, scratch runs).
+ */
+enum { VSIM_DURABLE_NONE = 0, VSIM_DURABLE_SYNC = 1, VSIM_DURABLE_ASYNC = 2 };
+#define VSIM_WRITER_ASYNC_DEPTH 8
+
+#define VSIM_WRITER_PARAMS_INIT { .n_workers = 1, .durable = VSIM_DURABLE_SYNC }
 
 /*
  * Open (create) the run directory dir for writing. Worker 0 writes run.json

@@ -58,7 +58,7 @@ typedef struct vsim_train_params {
     const char *save_config;      /* save-config file, or NULL */
     int64_t checkpoint_interval;  /* save RUN/model.h5 every N steps (and at the end); 0: end */
     int n_probe;                  /* images of the fixed probe batch */
-    int durable;                  /* fsync shards (writer's durable) */
+    int durable;                  /* VSIM_DURABLE_* of readers/writer.h */
     const char *argv_json;        /* command line as a JSON array for run.json, or NULL */
     vsim_progress_fn progress;    /* called after every step; may be NULL */
     void *progress_ctx;
@@ -66,7 +66,7 @@ typedef struct vsim_train_params {
 
 #define VSIM_TRAIN_PARAMS_INIT { .batch = 64, .lr = 1e-3, .seed = 1, .val_frac = 0.1, \
                                  .eval_interval = 100, .save_interval = 100, .n_probe = 8, \
-                                 .durable = 1, .steps = 1000 }
+                                 .durable = VSIM_DURABLE_ASYNC, .steps = 1000 }
 
 typedef struct vsim_train_result {
     char status[16];          /* "completed", "stopped" or "diverged" */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Crash safety: a writer killed with SIGKILL at 20 random moments leaves every
 # step the reader lists complete and equal to what was written, and no visible
-# partial shard (shard-check fails on any problem or wrong value).
+# partial shard (shard-check fails on any problem or wrong value), with fsync
+# before rename and with the background fsync alike.
 . "$(dirname "$0")/lib.sh"
 W=$BUILD/tests/helpers/shard-writer
 C=$BUILD/tests/helpers/shard-check
@@ -9,7 +10,8 @@ RANDOM=42
 total=0
 for i in $(seq 1 20); do
     d=$TMP/run$i
-    $W "$d" 0 30000 0 3 >"$TMP/w.out" 2>/dev/null &
+    mode=$((1 + i % 2))   # odd kills: fsync before rename; even: background fsync
+    $W "$d" 0 30000 0 3 $mode >"$TMP/w.out" 2>/dev/null &
     pid=$!
     sleep "0.$(printf '%03d' $((RANDOM % 400 + 5)))"
     kill -9 $pid 2>/dev/null

@@ -1,7 +1,7 @@
 /*
  * tests/helpers/shard-writer.c - writes a run with values known in advance,
  * for the crash-safety, follow and h5py tests:
- *   shard-writer DIR STEPS ELEMS SLEEP_MS [N_TENSORS]
+ *   shard-writer DIR STEPS ELEMS SLEEP_MS [N_TENSORS [DURABLE]]   (DURABLE: 0 none, 1 sync, 2 async)
  * Tensor k at step s holds v[i] = ((s*131 + i*7 + k) % 251 - 100) / 8 (float32).
  * STEPS = 0 writes until killed or until DIR/STOP appears.
  * SPDX-License-Identifier: MIT
@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     elems = atol(argv[3]);
     sleep_ms = atol(argv[4]);
     n_tensors = argc > 5 ? atol(argv[5]) : 3;
+    wp.durable = argc > 6 ? atoi(argv[6]) : VSIM_DURABLE_SYNC;
     v = malloc((size_t)elems * sizeof(float));
     every.save_interval = 1;
     wp.hyperparams_json = "{\"lr\": 0.001, \"batch\": 64}";

@@ -314,6 +314,33 @@ static void test_workers_and_refresh(void)
     vsim_buf_release(&dir);
 }
 
+static void test_async_fsync(void)
+{
+    vsim_buf dir = VSIM_BUF_INIT;
+    vsim_writer_params wp = VSIM_WRITER_PARAMS_INIT;
+    vsim_writer *w;
+    vsim_trial *t;
+    int ok = 1;
+
+    run_path(&dir, "async");
+    wp.durable = VSIM_DURABLE_ASYNC;
+    VT_CHECK(vsim_writer_open(dir.buf, &wp, &w) == VSIM_OK, "open async");
+    for (int64_t s = 0; s < 3 * VSIM_WRITER_ASYNC_DEPTH; s++) {
+        ok &= vsim_writer_begin_step(w, s * 100, VSIM_MODE_TRAIN, s * 100) == VSIM_OK;
+        save_f32(w, "a", "weights", (float)s, 64);
+        ok &= vsim_writer_end_step(w) == VSIM_OK;
+    }
+    VT_CHECK(ok, "steps written with background fsync");
+    VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "visible before close");
+    VT_CHECK(vsim_trial_n_steps(t) == 3 * VSIM_WRITER_ASYNC_DEPTH, "every shard renamed at once");
+    vsim_trial_close(t);
+    VT_CHECK(vsim_writer_close(w, "completed", 2300) == VSIM_OK, "close drains");
+    wp.durable = 7;
+    run_path(&dir, "async2");
+    VT_CHECK(vsim_writer_open(dir.buf, &wp, &w) == VSIM_EINVAL, "bad durability refused");
+    vsim_buf_release(&dir);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -438,6 +465,7 @@ int main(void)
     test_save_configs();
     test_strided();
     test_workers_and_refresh();
+    test_async_fsync();
     test_bad_input();
     test_alloc_faults();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
