@@ -251,6 +251,15 @@ static int step_wanted(const vsim_stats_run_params *p, int64_t s)
     return 1;
 }
 
+static int step_holds_selection(const walker *w, int64_t step)
+{
+    for (size_t i = 0; i < w->n_sel; i++)
+        for (int wk = 0; wk < vsim_trial_n_workers(w->t); wk++)
+            if (vsim_trial_has(w->t, w->sel[i], step, wk))
+                return 1;
+    return 0;
+}
+
 /* The steps to visit now; *out allocated. */
 static int select_steps(walker *w, int64_t after, int initial, int64_t **out, size_t *n_out)
 {
@@ -265,7 +274,13 @@ static int select_steps(walker *w, int64_t after, int initial, int64_t **out, si
         if (s[i] > after && step_wanted(p, s[i]))
             s[k++] = s[i];
     if (initial && p->step < 0 && !p->has_range && !p->all_steps && k > 1) {
-        s[0] = s[k - 1];     /* the last complete step */
+        /* the last complete step that holds a selected tensor (an eval step
+         * may hold only losses while gradients are saved at train steps) */
+        size_t j = k - 1;
+
+        while (j > 0 && !step_holds_selection(w, s[j]))
+            j--;
+        s[0] = s[j];
         k = 1;
     }
     if (initial && !p->follow && k == 0) {

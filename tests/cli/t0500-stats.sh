@@ -188,4 +188,10 @@ expect_grep "error line" "^vsim-stats: error: " "$TMP/err"
 expect_exit 1 "bad regex" "$S" --regex '(' "$RUN"
 expect_exit 0 "help" "$S" --help
 expect_grep "help lists --across-steps" "--across-steps" "$TMP/out"
+
+# default step: the last complete step that holds the selection (the last step of
+# this run is an eval step holding only losses and metrics)
+"$VSIM_BUILD/tests/helpers/rules-mkrun" plateau "$TMP/evalrun" >/dev/null 2>&1
+expect_exit 0 "weights at the last train step" "$S" "$TMP/evalrun" --collection weights --format csv
+expect_grep "last train step chosen" "^0,64,train,encoder/fc1/weight," "$TMP/out"
 finish
