@@ -16,6 +16,19 @@
 #include "core/vsim.h"
 
 #define MAX_OPTS 96
+
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * fontconfig keeps its configuration and pattern caches until exit (cairo's
+ * toy font API never frees them): not our leaks. LeakSanitizer's hook, shared
+ * by every program that draws text (vsim-plot, vsim-tsne, vsim-render --sheet).
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig\n";
+}
+#endif
 #define OPT_HELP 1000
 #define OPT_VERSION 1001
 
