@@ -10,6 +10,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -259,6 +260,37 @@ static int read_run_f32(const vsim_trial *t, const char *name, int64_t step, flo
     return VSIM_OK;
 }
 
+/*
+ * Class names from run.json's hyperparameters.label_names (the trainer copies
+ * the dataset's label_names there), when there is one name per label value.
+ */
+static int names_from_run_json(const vsim_trial *t, vsim_tsne_data *d)
+{
+    json_t *root = json_loads(vsim_trial_run_json(t), 0, NULL);
+    json_t *names = json_object_get(json_object_get(root, "hyperparameters"), "label_names");
+    size_t n = json_array_size(names);
+    int32_t mx = -1;
+    int status = VSIM_OK;
+
+    for (size_t i = 0; i < d->n; i++)
+        mx = d->labels[i] > mx ? d->labels[i] : mx;
+    if (n > 0 && (size_t)mx < n) {
+        d->label_names = vsim_calloc(n, sizeof(char *));
+        for (size_t i = 0; d->label_names && i < n && !status; i++) {
+            const char *s = json_string_value(json_array_get(names, i));
+
+            d->label_names[i] = vsim_strdup(s ? s : "?");
+            if (!d->label_names[i])
+                status = vsim_fail(VSIM_ENOMEM, "out of memory");
+        }
+        if (!d->label_names)
+            status = vsim_fail(VSIM_ENOMEM, "out of memory");
+        d->n_labels = n;
+    }
+    json_decref(root);
+    return status;
+}
+
 int vsim_tsne_load_run(const char *dir, const char *tensor, int64_t step,
                        const char *labels_tensor, const char *ids_tensor, vsim_tsne_data *out)
 {
@@ -296,6 +328,8 @@ int vsim_tsne_load_run(const char *dir, const char *tensor, int64_t step,
         for (size_t i = 0; d.ids && i < d.n; i++)
             d.ids[i] = (int64_t)ids[i];
     }
+    if (!status && d.labels)
+        status = names_from_run_json(t, &d);
 done:
     vsim_free(lab);
     vsim_free(ids);

@@ -68,7 +68,7 @@ for m in $MODELS; do
 done
 
 # Capture overhead: losses and metrics every step, as the default save config does on
-# 99 of 100 steps; slim + L2; with the writer's fsync per shard, and with --no-fsync.
+# 99 of 100 steps; slim + L2; with the default background fsync, and with --no-fsync.
 grep -v -e '^losses' -e '^metrics' "$TMP/off.cfg" >"$TMP/scalars.cfg"
 v=""; c=""; n=""
 for _ in $(seq "$REPEAT"); do
@@ -81,7 +81,7 @@ cb=$(echo $c | tr ' ' '\n' | best)
 nb=$(echo $n | tr ' ' '\n' | best)
 awk -v a="$vb" -v b="$cb" -v c="$nb" 'BEGIN {
     printf "capture overhead (slim l2, losses+metrics every step): off %.1f images/s; ", a
-    printf "fsync %.1f (%.1f %%); --no-fsync %.1f (%.1f %%)\n", b, 100 * (a - b) / a, c,
+    printf "default, background fsync %.1f (%.1f %%); --no-fsync %.1f (%.1f %%)\n", b, 100 * (a - b) / a, c,
         100 * (a - c) / a }'
 
 # GPU (only where this vsim-train has CUDA and a GPU answers): batch 64, 256, 1024 beside

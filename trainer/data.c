@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/vsim.h"
@@ -88,6 +89,72 @@ static int read_ids(hid_t file, const char *path, const char *name, hid_t mem_ty
     return VSIM_OK;
 }
 
+/* `label_names` (strings, vlen or fixed) as a JSON array; absent: VSIM_OK and NULL. */
+static int read_label_names(hid_t file, const char *path, char **out)
+{
+    vsim_buf b = VSIM_BUF_INIT;
+    hid_t d, type, space, mt = H5I_INVALID_HID;
+    hssize_t n;
+    int rc = VSIM_OK;
+
+    *out = NULL;
+    if (H5Lexists(file, "label_names", H5P_DEFAULT) <= 0)
+        return VSIM_OK;
+    d = H5Dopen2(file, "label_names", H5P_DEFAULT);
+    if (d < 0)
+        return vsim_fail(VSIM_EFORMAT, "%s: 'label_names' is not a dataset", path);
+    type = H5Dget_type(d);
+    space = H5Dget_space(d);
+    n = H5Sget_simple_extent_npoints(space);
+    if (H5Tget_class(type) != H5T_STRING || n < 0 || n > 100000) {
+        rc = vsim_fail(VSIM_EFORMAT, "%s: 'label_names' is not a list of strings", path);
+    } else if (H5Tis_variable_str(type) > 0) {
+        char **v = vsim_calloc((size_t)n, sizeof(*v));
+
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(type));   /* h5py writes UTF-8; no conversion */
+        if (!v || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+            rc = vsim_fail(v ? VSIM_EFORMAT : VSIM_ENOMEM, "%s: cannot read 'label_names'",
+                           path);
+        for (hssize_t i = 0; !rc && i < n; i++) {
+            rc = vsim_buf_adds(&b, i ? ", " : "[");
+            if (!rc)
+                rc = vsim_buf_add_json_str(&b, v[i] ? v[i] : "");
+        }
+        if (v && !rc)
+            H5Dvlen_reclaim(mt, space, H5P_DEFAULT, v);
+        vsim_free(v);
+    } else {
+        size_t w = H5Tget_size(type);
+        char *v = vsim_calloc((size_t)n, w + 1);
+
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, w + 1);
+        H5Tset_cset(mt, H5Tget_cset(type));
+        if (!v || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+            rc = vsim_fail(v ? VSIM_EFORMAT : VSIM_ENOMEM, "%s: cannot read 'label_names'",
+                           path);
+        for (hssize_t i = 0; !rc && i < n; i++) {
+            rc = vsim_buf_adds(&b, i ? ", " : "[");
+            if (!rc)
+                rc = vsim_buf_add_json_str(&b, v + (size_t)i * (w + 1));
+        }
+        vsim_free(v);
+    }
+    if (!rc && n > 0)
+        rc = vsim_buf_addch(&b, ']');
+    if (!rc && n > 0 && !(*out = vsim_buf_detach(&b, NULL)))
+        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
+    if (mt >= 0)
+        H5Tclose(mt);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(d);
+    vsim_buf_release(&b);
+    return rc;
+}
+
 int vsim_dataset_load(const char *path, vsim_dataset **out)
 {
     vsim_dataset *ds;
@@ -116,6 +183,8 @@ int vsim_dataset_load(const char *path, vsim_dataset **out)
     if (!rc && !found)
         for (size_t i = 0; i < ds->n_designs; i++)
             ds->design_id[i] = (int64_t)i;
+    if (!rc)
+        rc = read_label_names(file, path, &ds->label_names_json);
     H5Fclose(file);
     if (rc) {
         vsim_dataset_destroy(ds);
@@ -132,6 +201,7 @@ void vsim_dataset_destroy(vsim_dataset *ds)
     vsim_free(ds->images);
     vsim_free(ds->labels);
     vsim_free(ds->design_id);
+    vsim_free(ds->label_names_json);
     vsim_free(ds);
 }
 

@@ -17,6 +17,7 @@ typedef struct vsim_dataset {
     uint8_t *images;      /* N * V * S * S */
     int32_t *labels;      /* N; zeros when the file has no labels */
     int64_t *design_id;   /* N; 0..N-1 when the file has no design_id */
+    char *label_names_json;  /* JSON array of `label_names`, or NULL when the file has none */
 } vsim_dataset;
 
 /*

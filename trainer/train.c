@@ -126,6 +126,8 @@ static int hyper_json(const job *j, const char *data_path, vsim_buf *b)
     if (!rc) rc = add_json_kv(b, "n_val", NULL, (double)j->n_val, 0);
     if (!rc && p->argv_json)
         rc = vsim_buf_addf(b, "\"argv\": %s, ", p->argv_json);
+    if (!rc && j->ds && j->ds->label_names_json)
+        rc = vsim_buf_addf(b, "\"label_names\": %s, ", j->ds->label_names_json);
     if (!rc) rc = add_json_kv(b, "eval_interval", NULL, (double)p->eval_interval, 1);
     return rc;
 }

@@ -21,6 +21,7 @@ with h5py.File(d + "/data.h5", "w") as f:
     f["images"] = img
     f["labels"] = (np.arange(n) % 3).astype(np.int32)
     f["design_id"] = np.arange(n).astype(np.int32) + 50
+    f["label_names"] = np.array([b"disc", b"ring", b"dot"], dtype=h5py.string_dtype())
 with h5py.File(d + "/noimages.h5", "w") as f:
     f["labels"] = np.zeros(4, np.int32)
 PY
@@ -36,6 +37,7 @@ check "model saved" test -s "$TMP/run/model.h5"
 n=$(ls "$TMP/run/shards/w0" | grep -c '^step-.*\.h5$')
 check "15 shards (12 train + 3 eval)" test "$n" -eq 15
 expect_grep "hyper-parameters in run.json" '"loss": "l2\+ssim"' "$TMP/run/run.json"
+expect_grep "label names in run.json" '"label_names": \["disc", "ring", "dot"\]' "$TMP/run/run.json"
 
 # STOP within one step.
 "$T" --data "$D" --out "$TMP/stop" --model "$M" --steps 100000000 --batch 8 \

@@ -79,6 +79,24 @@ if [ -x "$MK" ]; then
     "$MK" "$TMP/run" >/dev/null
     expect_exit 0 "run input" $T --run "$TMP/run" --perplexity 10 --iters 200 -o "$TMP/run.csv"
     expect_grep "run labels" "^x,y,label$" "$TMP/run.csv"
+    # class names come from run.json's hyperparameters.label_names (the trainer copies
+    # the dataset's label_names there)
+    cp -r "$TMP/run" "$TMP/named"
+    $PYTHON - "$TMP/named/run.json" "$TMP/run.csv" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+k = 1 + max(int(l.split(",")[2]) for l in open(sys.argv[2]).readlines()[1:])
+d["hyperparameters"]["label_names"] = ["class%c" % (65 + i) for i in range(k)]
+json.dump(d, open(sys.argv[1], "w"))
+PY
+    expect_exit 0 "named run" $T --run "$TMP/named" --perplexity 10 --iters 200 -o "$TMP/named.csv"
+    check "labels written as class names" $PYTHON - "$TMP/run.csv" "$TMP/named.csv" <<'PY'
+import sys
+a = [l.strip().split(",") for l in open(sys.argv[1]).readlines()[1:]]
+b = [l.strip().split(",") for l in open(sys.argv[2]).readlines()[1:]]
+assert len(a) == len(b) > 0
+assert all(y[2] == "class%c" % (65 + int(x[2])) for x, y in zip(a, b)), b[:3]
+PY
     expect_exit 1 "run: no such tensor" $T --run "$TMP/run" --tensor nope/x --perplexity 5
     expect_grep "names the tensor" "no tensor 'nope/x'" "$TMP/err"
 else
