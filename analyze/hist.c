@@ -24,14 +24,6 @@ typedef struct hist_job {
     vsim_stats_scratch *scratch;
 } hist_job;
 
-static inline int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 void vsim_hist_release(vsim_hist *h)
 {
@@ -116,7 +108,7 @@ static void run_job(const hist_job *job, int find_range)
 
 #pragma omp parallel num_threads(nth) default(none) shared(job, nth, find_range)
     {
-        for (int ith = vsim_omp_thread_num(); ith < nth; ith += team_size())
+        for (int ith = vsim_omp_thread_num(); ith < nth; ith += vsim_omp_num_threads())
             job_thread(job, ith, find_range);
     }
 }

@@ -57,14 +57,6 @@ typedef struct pass {
     uint8_t *top;        /* [VSIM_STATS_RADIX]: 1 if some group meets that top-16-bit bin */
 } pass;
 
-static inline int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 static inline uint64_t width_mask(int shift)
 {
@@ -229,7 +221,7 @@ static void run_pass(const pass *ps)
 
 #pragma omp parallel num_threads(nth) default(none) shared(ps, nth)
     {
-        for (int ith = vsim_omp_thread_num(); ith < nth; ith += team_size())
+        for (int ith = vsim_omp_thread_num(); ith < nth; ith += vsim_omp_num_threads())
             pass_thread(ps, ith);
     }
 }

@@ -28,14 +28,6 @@ typedef struct part {
     vsim_stats_nonfinite nf;
 } part;
 
-static inline int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 /* ---- loading chunks as keys and values ---- */
 
@@ -466,7 +458,7 @@ static void moments_pass(const vsim_tensor *t, size_t n, size_t n_chunks, int nt
 #pragma omp parallel num_threads(nth) default(none) \
     shared(t, n, n_chunks, nth, scratch, hist0, parts)
     {
-        for (int ith = vsim_omp_thread_num(); ith < nth; ith += team_size()) {
+        for (int ith = vsim_omp_thread_num(); ith < nth; ith += vsim_omp_num_threads()) {
             vsim_stats_scratch *sc = &scratch[ith];
             uint32_t *h = hist0 ? hist0 + (size_t)ith * VSIM_STATS_RADIX : NULL;
             size_t c0, c1;

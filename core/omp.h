@@ -9,9 +9,11 @@
 #include <omp.h>
 static inline int vsim_omp_thread_num(void) { return omp_get_thread_num(); }
 static inline int vsim_omp_max_threads(void) { return omp_get_max_threads(); }
+static inline int vsim_omp_num_threads(void) { return omp_get_num_threads(); }
 #else
 static inline int vsim_omp_thread_num(void) { return 0; }
 static inline int vsim_omp_max_threads(void) { return 1; }
+static inline int vsim_omp_num_threads(void) { return 1; }
 #endif
 
 /* Resolve a params n_threads (0 = OpenMP default) to a positive count. */

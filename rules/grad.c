@@ -25,23 +25,9 @@ static const rule_pdef vg_params[] = {
     { "tensor_regex", RULE_P_STRING, "None", "regexes of gradient tensors (union)" },
 };
 
-static int select_bind(vsim_rule *r, rule_ctx *c, unsigned need)
-{
-    const rule_pval *cn = vsim_rule_p(r, "collection_names"), *tr = vsim_rule_p(r, "tensor_regex");
-
-    if (!cn->set && !tr->set) {
-        int rc = VSIM_OK;
-
-        for (size_t ti = 0; !rc && ti < vsim_trial_n_tensors(c->trial); ti++)
-            rc = vsim_rule_bind_add(r, ti, need);
-        return rc;
-    }
-    return vsim_rule_bind_select(r, c, cn->s, tr->s, need);
-}
-
 static int stats_bind(vsim_rule *r, rule_ctx *c)
 {
-    return select_bind(r, c, RULE_NEED_STATS);
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_STATS);
 }
 
 /* Mean of |x| over the finite values, from the statistics or the saved reductions. */
@@ -237,7 +223,7 @@ static int wur_one(vsim_rule *r, rule_ctx *c, prev_w *p, const rule_entry *e, co
 
 static int wur_bind(vsim_rule *r, rule_ctx *c)
 {
-    return select_bind(r, c, RULE_NEED_VALUES | RULE_NEED_STATS);
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_VALUES | RULE_NEED_STATS);
 }
 
 static int wur_eval(vsim_rule *r, rule_ctx *c)

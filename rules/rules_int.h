@@ -180,4 +180,7 @@ VSIM_INTERNAL int vsim_rule_series_push(rule_series *s, int64_t ms, int64_t gs, 
 VSIM_INTERNAL long vsim_rule_series_newest_le(const rule_series *s, int64_t limit);
 VSIM_INTERNAL void vsim_rule_series_free(rule_series *s);
 
+/* Bind by the rule's collection_names / tensor_regex, or every tensor when neither is set. */
+VSIM_INTERNAL int vsim_rule_bind_default_all(vsim_rule *r, rule_ctx *c, unsigned need);
+
 #endif

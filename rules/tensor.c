@@ -24,20 +24,6 @@ static int need_selection(vsim_rule *r)
     return VSIM_OK;
 }
 
-static int select_all_or(vsim_rule *r, rule_ctx *c, unsigned need)
-{
-    const rule_pval *cn = vsim_rule_p(r, "collection_names"), *tr = vsim_rule_p(r, "tensor_regex");
-
-    if (!cn->set && !tr->set) {
-        int rc = VSIM_OK;
-
-        for (size_t ti = 0; !rc && ti < vsim_trial_n_tensors(c->trial); ti++)
-            rc = vsim_rule_bind_add(r, ti, need);
-        return rc;
-    }
-    return vsim_rule_bind_select(r, c, cn->s, tr->s, need);
-}
-
 /* ---- AllZero ------------------------------------------------------------------------------ */
 
 static const rule_pdef az_params[] = {
@@ -48,7 +34,7 @@ static const rule_pdef az_params[] = {
 
 static int stats_bind(vsim_rule *r, rule_ctx *c)
 {
-    return select_all_or(r, c, RULE_NEED_STATS);
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_STATS);
 }
 
 static int az_eval(vsim_rule *r, rule_ctx *c)
@@ -257,7 +243,7 @@ static int ut_one(vsim_rule *r, rule_ctx *c, hist_set *hs, hist *h, const rule_e
 
 static int ut_bind(vsim_rule *r, rule_ctx *c)
 {
-    return select_all_or(r, c, RULE_NEED_VALUES);
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_VALUES);
 }
 
 static int ut_eval(vsim_rule *r, rule_ctx *c)
@@ -336,7 +322,7 @@ static int sar_bind(vsim_rule *r, rule_ctx *c)
 
     if (!s->other && vsim_trial_open(sar_path(r), &s->other))
         return vsim_errctx("rule SimilarAcrossRuns: other run");
-    return select_all_or(r, c, RULE_NEED_VALUES);
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_VALUES);
 }
 
 static int sar_one(vsim_rule *r, rule_ctx *c, sar_state *s, const rule_entry *e,

@@ -311,3 +311,18 @@ void vsim_rule_series_free(rule_series *s)
     vsim_free(s->v);
     memset(s, 0, sizeof(*s));
 }
+
+/* Bind by the rule's collection_names / tensor_regex, or every tensor when neither is set. */
+int vsim_rule_bind_default_all(vsim_rule *r, rule_ctx *c, unsigned need)
+{
+    const rule_pval *cn = vsim_rule_p(r, "collection_names"), *tr = vsim_rule_p(r, "tensor_regex");
+
+    if (!cn->set && !tr->set) {
+        int rc = VSIM_OK;
+
+        for (size_t ti = 0; !rc && ti < vsim_trial_n_tensors(c->trial); ti++)
+            rc = vsim_rule_bind_add(r, ti, need);
+        return rc;
+    }
+    return vsim_rule_bind_select(r, c, cn->s, tr->s, need);
+}
