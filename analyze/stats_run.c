@@ -364,6 +364,9 @@ static void compute_batch(walker *w, item *items, size_t n)
     vsim_stats_params sp = w->p->stats;
     int nth = vsim_omp_resolve(sp.n_threads);
     int want_hist = sp.n_bins > 0;
+#ifndef _OPENMP
+    (void)nth;
+#endif
 
     for (size_t i = 0; i < n; i++)
         if (items[i].values && vsim_tensor_n_elems(&items[i].view) >= BIG_ELEMS)

@@ -47,6 +47,9 @@ static size_t count_inactive(const vsim_tensor *t, double lo, double hi, double 
 {
     size_t b, c, s, n_inactive = 0;
     long nc;
+#ifndef _OPENMP
+    (void)n_threads;
+#endif
 
     node_dims(t, &b, &c, &s);
     nc = (long)c;

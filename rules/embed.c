@@ -153,6 +153,9 @@ static void knn_point(const knn_job *j, size_t i, double *dist, size_t *nb)
 static void knn_all(knn_job *j, int n_threads)
 {
     long n = (long)j->n;
+#ifndef _OPENMP
+    (void)n_threads;
+#endif
 
 #pragma omp parallel for schedule(dynamic, 16) default(none) shared(j, n) \
     num_threads(vsim_omp_resolve(n_threads))

@@ -198,6 +198,9 @@ double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b, int n_threa
     size_t n = vsim_tensor_n_elems(a), n_blocks = (n + BLOCK_ELEMS - 1) / BLOCK_ELEMS;
     double *part = vsim_calloc(n_blocks ? n_blocks : 1, sizeof(double)), sum = 0.0;
     long nb = (long)n_blocks;
+#ifndef _OPENMP
+    (void)n_threads;
+#endif
 
     VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
     if (!part)
@@ -227,6 +230,9 @@ int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, 
     size_t n = vsim_tensor_n_elems(a);
     long nb = (long)((n + BLOCK_ELEMS - 1) / BLOCK_ELEMS);
     int differ = 0;
+#ifndef _OPENMP
+    (void)n_threads;
+#endif
 
     VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
     if (n != vsim_tensor_n_elems(b))
