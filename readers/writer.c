@@ -479,9 +479,11 @@ static int open_shard(vsim_writer *w)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    /* Page-align tensor data of 64 KiB and more: the kernel copies aligned pages
-     * out of the page cache markedly faster (bench_io, 1 MB tensors). */
-    H5Pset_alignment(fapl, 65536, 4096);
+    /* Start tensor data of 1 MiB and more on a 1 MiB boundary of the file: the
+     * page cache can then hold it in large folios, and reading it back costs as
+     * much as reading a file written sequentially (about 20 % less than data at
+     * an odd page, bench_io). The gaps stay holes: no disk space is used. */
+    H5Pset_alignment(fapl, 1 << 20, 1 << 20);
     w->file = H5Fcreate(w->tmp_path.buf, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (w->file < 0)
