@@ -1,7 +1,8 @@
 /*
  * rules/tensor.c - rules over any selected tensors: AllZero, UnchangedTensor
  * (numpy.allclose over the last num_steps saved steps), TensorVariance and
- * SimilarAcrossRuns (the same tensor at the same step of a second run).
+ * SimilarAcrossRuns (the same tensor at the same step of a second run), Confusion
+ * (labels against predictions, normalised per true class).
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -377,6 +378,166 @@ static int sar_eval(vsim_rule *r, rule_ctx *c)
     return fired_or(fired, evaluated);
 }
 
+/* ---- Confusion ---------------------------------------------------------------------------- */
+
+static const rule_pdef cf_params[] = {
+    { "category_no", RULE_P_INT, "None", "number of classes; None: 1 + the largest label seen" },
+    { "labels", RULE_P_STRING, "labels", "name of the true-labels tensor (1-d, integers)" },
+    { "predictions", RULE_P_STRING, "predictions",
+      "name of the predictions tensor: 1-d class indices, or N x C scores (argmax)" },
+    { "labels_collection", RULE_P_STRING, "labels", "collection holding the labels tensor" },
+    { "predictions_collection", RULE_P_STRING, "predictions",
+      "collection holding the predictions tensor" },
+    { "min_diag", RULE_P_DOUBLE, "0.9", "fire when a class's recall (diagonal / row) is below" },
+    { "max_off_diag", RULE_P_DOUBLE, "0.1",
+      "fire when a share of a class predicted as another (off-diagonal / row) is above" },
+};
+
+/* 1 if one of the comma-separated names in want is among the comma-separated have. */
+static int in_list(const char *have, const char *want)
+{
+    for (const char *w = want; *w;) {
+        size_t lw = strcspn(w, ",");
+
+        for (const char *h = have; *h;) {
+            size_t lh = strcspn(h, ",");
+
+            if (lh == lw && lw && !strncmp(h, w, lw))
+                return 1;
+            h += lh + (h[lh] == ',');
+        }
+        w += lw + (w[lw] == ',');
+    }
+    return 0;
+}
+
+/* Bound tensors: role 1 = labels, 2 = predictions (kept in r->state, per bound index). */
+static int cf_bind(vsim_rule *r, rule_ctx *c)
+{
+    const rule_pval *lab = vsim_rule_p(r, "labels"), *pred = vsim_rule_p(r, "predictions");
+    const rule_pval *lc = vsim_rule_p(r, "labels_collection");
+    const rule_pval *pc = vsim_rule_p(r, "predictions_collection");
+    int rc = VSIM_OK;
+
+    for (size_t ti = 0; !rc && ti < vsim_trial_n_tensors(c->trial); ti++) {
+        const vsim_tensor_info *info = vsim_trial_tensor(c->trial, ti);
+        int is_lab = (lab->set && !strcmp(info->name, lab->s)) ||
+                     (lc->set && in_list(info->collections, lc->s));
+        int is_pred = (pred->set && !strcmp(info->name, pred->s)) ||
+                      (pc->set && in_list(info->collections, pc->s));
+
+        if (is_lab != is_pred)
+            rc = vsim_rule_bind_add(r, ti, RULE_NEED_VALUES);
+    }
+    return rc;
+}
+
+static int cf_role(const rule_ctx *c, const vsim_rule *r, size_t ti)
+{
+    const rule_pval *lab = vsim_rule_p(r, "labels"), *lc = vsim_rule_p(r, "labels_collection");
+    const vsim_tensor_info *info = vsim_trial_tensor(c->trial, ti);
+
+    return ((lab->set && !strcmp(info->name, lab->s)) ||
+            (lc->set && in_list(info->collections, lc->s))) ? 1 : 2;
+}
+
+/* Class of row i: the value of a 1-d tensor, the argmax of a row of a 2-d one. */
+static long cf_class(const vsim_tensor *t, size_t i)
+{
+    size_t n_cols, best = 0;
+
+    if (t->ndim <= 1)
+        return (long)vsim_tensor_get(t, i);
+    n_cols = vsim_tensor_n_elems(t) / t->shape[0];
+    for (size_t j = 1; j < n_cols; j++)
+        if (vsim_tensor_get(t, i * n_cols + j) > vsim_tensor_get(t, i * n_cols + best))
+            best = j;
+    return (long)best;
+}
+
+static int cf_matrix(vsim_rule *r, rule_ctx *c, const vsim_tensor *lab, const vsim_tensor *pred,
+                     size_t n, long n_cls, const char *name)
+{
+    double *m = vsim_calloc((size_t)n_cls * (size_t)n_cls, sizeof(double));
+    const double min_diag = vsim_rule_p(r, "min_diag")->d;
+    const double max_off = vsim_rule_p(r, "max_off_diag")->d;
+    int fired = 0;
+
+    if (!m)
+        return vsim_fail(VSIM_ENOMEM, "out of memory for a %ld-class confusion matrix", n_cls);
+    for (size_t i = 0; i < n; i++) {
+        long y = (long)vsim_tensor_get(lab, i), p = cf_class(pred, i);
+
+        if (y >= 0 && y < n_cls && p >= 0 && p < n_cls)
+            m[y * n_cls + p] += 1;
+    }
+    for (long i = 0; i < n_cls && !fired; i++) {
+        double row = 0;
+
+        for (long j = 0; j < n_cls; j++)
+            row += m[i * n_cls + j];
+        for (long j = 0; j < n_cls && row > 0 && !fired; j++) {
+            double v = m[i * n_cls + j] / row;
+
+            if (i == j && v < min_diag)
+                fired = vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, v, min_diag,
+                                       "class %ld: %.4g of its samples predicted right, below "
+                                       "min_diag %.4g", i, v, min_diag) ? -1 : 1;
+            else if (i != j && v > max_off)
+                fired = vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, v, max_off,
+                                       "class %ld: %.4g of its samples predicted as class %ld, "
+                                       "above max_off_diag %.4g", i, v, j, max_off) ? -1 : 1;
+        }
+    }
+    vsim_free(m);
+    return fired < 0 ? VSIM_ENOMEM : fired;
+}
+
+static int cf_eval(vsim_rule *r, rule_ctx *c)
+{
+    const rule_pval *cat = vsim_rule_p(r, "category_no");
+    const rule_entry *lab = NULL, *pred = NULL;
+    const char *name = NULL;
+    long n_cls = 0;
+    size_t n;
+    int fired;
+
+    for (size_t k = 0; k < r->n_tensors; k++) {
+        const rule_entry *e = vsim_rule_entry(c, r, k);
+
+        if (!e || !e->has_values)
+            continue;
+        if (cf_role(c, r, r->tensors[k]) == 1 && !lab)
+            lab = e;
+        else if (cf_role(c, r, r->tensors[k]) == 2 && !pred) {
+            pred = e;
+            name = vsim_rule_tensor_name(c, r->tensors[k]);
+        }
+    }
+    if (!lab || !pred)
+        return VSIM_RULE_SKIP;
+    n = vsim_tensor_n_elems(&lab->view);
+    if (n == 0 || (pred->view.ndim <= 1 ? vsim_tensor_n_elems(&pred->view)
+                                        : pred->view.shape[0]) != n)
+        return vsim_rule_emit(c, VSIM_RULE_SKIP, name, -1, (double)n, 0,
+                              "%s: predictions do not match the %zu labels", name, n)
+                   ? VSIM_ENOMEM : VSIM_RULE_SKIP;
+    if (cat->set) {
+        n_cls = (long)cat->i;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            long y = (long)vsim_tensor_get(&lab->view, i), p = cf_class(&pred->view, i);
+
+            n_cls = y + 1 > n_cls ? y + 1 : n_cls;
+            n_cls = p + 1 > n_cls ? p + 1 : n_cls;
+        }
+    }
+    if (n_cls < 1 || n_cls > 100000)
+        return VSIM_RULE_SKIP;
+    fired = cf_matrix(r, c, &lab->view, &pred->view, n, n_cls, name);
+    return fired < 0 ? fired : fired_or(fired, 1);
+}
+
 const rule_def vsim_rules_tensor_defs[] = {
     { "AllZero", "fires when at least threshold percent of a tensor's values are zero",
       az_params, VSIM_ARRAY_LEN(az_params), need_selection, stats_bind, az_eval, NULL, NULL },
@@ -392,6 +553,11 @@ const rule_def vsim_rules_tensor_defs[] = {
       "of the other run",
       sar_params, VSIM_ARRAY_LEN(sar_params), sar_setup, sar_bind, sar_eval, NULL,
       sar_destroy },
+    { "Confusion",
+      "fires when, in the confusion matrix of labels against predictions normalised per true "
+      "class (each row sums to 1), a diagonal entry is below min_diag or an off-diagonal "
+      "entry above max_off_diag",
+      cf_params, VSIM_ARRAY_LEN(cf_params), NULL, cf_bind, cf_eval, NULL, NULL },
 };
 
 const size_t vsim_rules_tensor_n = VSIM_ARRAY_LEN(vsim_rules_tensor_defs);
