@@ -45,19 +45,31 @@ static json_t *reductions_json(unsigned mask)
     return a;
 }
 
+/* The steps of mode m (allocated; NULL when it has none) and their ranges into b. */
+static int64_t *mode_steps(const vsim_trial *t, int m, size_t *n, vsim_buf *b)
+{
+    int64_t *s;
+
+    *n = vsim_trial_list_steps(t, m, NULL, 0);
+    s = *n ? vsim_calloc(*n, sizeof(*s)) : NULL;
+    if (s) {
+        vsim_trial_list_steps(t, m, s, *n);
+        vsim_steps_format(b, s, *n);
+    }
+    return s;
+}
+
 static json_t *modes_json(const vsim_trial *t)
 {
     json_t *o = json_object();
 
     for (int m = 0; m < VSIM_N_MODES; m++) {
-        size_t n = vsim_trial_list_steps(t, m, NULL, 0);
-        int64_t *s = n ? vsim_calloc(n, sizeof(*s)) : NULL;
         vsim_buf b = VSIM_BUF_INIT;
+        size_t n;
+        int64_t *s = mode_steps(t, m, &n, &b);
 
         if (!s)
             continue;
-        vsim_trial_list_steps(t, m, s, n);
-        vsim_steps_format(&b, s, n);
         json_object_set_new(o, vsim_mode_name(m),
                             json_pack("{s:I,s:I,s:I,s:s}", "count", (json_int_t)n, "first",
                                       (json_int_t)s[0], "last", (json_int_t)s[n - 1], "steps",
@@ -130,14 +142,12 @@ static void print_table(const vsim_trial *t)
     else
         printf("status:   running or killed (no END)\n");
     for (int m = 0; m < VSIM_N_MODES; m++) {
-        size_t n = vsim_trial_list_steps(t, m, NULL, 0);
-        int64_t *s = n ? vsim_calloc(n, sizeof(*s)) : NULL;
         vsim_buf b = VSIM_BUF_INIT;
+        size_t n;
+        int64_t *s = mode_steps(t, m, &n, &b);
 
         if (!s)
             continue;
-        vsim_trial_list_steps(t, m, s, n);
-        vsim_steps_format(&b, s, n);
         printf("%-9s %zu steps, %" PRId64 "..%" PRId64 " (%s)\n", vsim_mode_name(m), n, s[0],
                s[n - 1], b.buf);
         vsim_buf_release(&b);

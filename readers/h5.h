@@ -39,6 +39,16 @@ int vsim_h5_attr_get_f64(hid_t obj, const char *name, double *out);
 /* Fixed or variable-length string attribute, appended to out. */
 int vsim_h5_attr_get_str(hid_t obj, const char *name, vsim_buf *out);
 
+/*
+ * Read the string dataset name of loc (any rank; variable or fixed length,
+ * ASCII or UTF-8) into *out: a NULL-terminated array of *n_out strings, all
+ * vsim_malloc'ed (free with vsim_h5_strings_free). VSIM_ENOTFOUND if absent,
+ * VSIM_EFORMAT if it holds no strings; messages name file.
+ */
+int vsim_h5_read_strings(hid_t loc, const char *file, const char *name, char ***out,
+                         size_t *n_out);
+void vsim_h5_strings_free(char **v, size_t n);
+
 /* A link-creation property list that creates intermediate groups (close with H5Pclose). */
 hid_t vsim_h5_lcpl_intermediate(void);
 

@@ -242,3 +242,81 @@ hid_t vsim_h5_lcpl_intermediate(void)
     H5Pset_char_encoding(p, H5T_CSET_UTF8);
     return p;
 }
+
+void vsim_h5_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        vsim_free(v[i]);
+    vsim_free(v);
+}
+
+/* Copy n strings out of HDF5's read buffer (vlen: char *[n]; fixed: n x width bytes). */
+static int copy_strings(const void *raw, int vlen, size_t width, size_t n, char **out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = vlen ? ((char *const *)raw)[i] : (const char *)raw + i * width;
+
+        out[i] = vlen ? vsim_strdup(s ? s : "") : vsim_strndup(s, width);
+        if (!out[i])
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+    }
+    return VSIM_OK;
+}
+
+int vsim_h5_read_strings(hid_t loc, const char *file, const char *name, char ***out,
+                         size_t *n_out)
+{
+    hid_t d, type = H5I_INVALID_HID, space = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    hssize_t n = -1;
+    char **v = NULL;
+    void *raw = NULL;
+    int vlen = 0, rc = VSIM_OK;
+    size_t width = 0;
+
+    *out = NULL;
+    *n_out = 0;
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return vsim_fail(VSIM_ENOTFOUND, "%s: no dataset '%s'", file, name);
+    d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d >= 0) {
+        type = H5Dget_type(d);
+        space = H5Dget_space(d);
+        n = H5Sget_simple_extent_npoints(space);
+    }
+    if (d < 0 || n < 0 || H5Tget_class(type) != H5T_STRING) {
+        rc = vsim_fail(VSIM_EFORMAT, "%s: '%s' is not a dataset of strings", file, name);
+        goto done;
+    }
+    vlen = H5Tis_variable_str(type) > 0;
+    width = vlen ? sizeof(char *) : H5Tget_size(type);
+    mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, vlen ? H5T_VARIABLE : width);
+    H5Tset_cset(mt, H5Tget_cset(type));   /* no conversion: h5py writes UTF-8 */
+    raw = vsim_calloc((size_t)n ? (size_t)n : 1, width);
+    v = vsim_calloc((size_t)n + 1, sizeof(*v));
+    if (!raw || !v)
+        rc = vsim_fail(VSIM_ENOMEM, "out of memory reading '%s'", name);
+    else if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+        rc = vsim_fail(VSIM_EFORMAT, "%s: cannot read '%s'", file, name);
+    else
+        rc = copy_strings(raw, vlen, width, (size_t)n, v);
+    if (raw && vlen && n)   /* NULL entries of a failed read are skipped */
+        H5Dvlen_reclaim(mt, space, H5P_DEFAULT, raw);
+done:
+    if (rc) {
+        vsim_h5_strings_free(v, (size_t)(n > 0 ? n : 0));
+    } else {
+        *out = v;
+        *n_out = (size_t)n;
+    }
+    vsim_free(raw);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}

@@ -143,22 +143,27 @@ static int add_problem(vsim_trial *t, const char *path, const char *msg)
 
 /* ---- tensor table ---- */
 
+/* Put tensor i into the hash (which has room: at most half full). */
+static void hash_insert(vsim_trial *t, size_t i)
+{
+    size_t k = hash_str(t->tensors[i].name) & (t->hash_cap - 1);
+
+    while (t->tensor_hash[k])
+        k = (k + 1) & (t->hash_cap - 1);
+    t->tensor_hash[k] = i + 1;
+}
+
 static int rehash_tensors(vsim_trial *t, size_t cap)
 {
     size_t *h = vsim_calloc(cap, sizeof(*h));
 
     if (!h)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
-    for (size_t i = 0; i < t->n_tensors; i++) {
-        size_t k = hash_str(t->tensors[i].name) & (cap - 1);
-
-        while (h[k])
-            k = (k + 1) & (cap - 1);
-        h[k] = i + 1;
-    }
     vsim_free(t->tensor_hash);
     t->tensor_hash = h;
     t->hash_cap = cap;
+    for (size_t i = 0; i < t->n_tensors; i++)
+        hash_insert(t, i);
     return VSIM_OK;
 }
 
@@ -235,8 +240,7 @@ static int intern_tensor(vsim_trial *t, const char *name, const char *colls, siz
     r->info.name = r->name;
     r->info.collections = r->colls;
     t->n_tensors++;
-    if (rehash_tensors(t, t->hash_cap))
-        return VSIM_ENOMEM;
+    hash_insert(t, t->n_tensors - 1);
     *out = t->n_tensors - 1;
     return VSIM_OK;
 }

@@ -550,31 +550,74 @@ static int write_dataset(vsim_writer *w, const char *path, hid_t memtype, int nd
     return rc;
 }
 
+#define RED_BLOCK 1024
+
+/*
+ * Elements [i, i + n) of t as doubles. Contiguous views convert straight from
+ * memory; vsim_tensor_get's per-element index arithmetic is for strided ones.
+ */
+static void load_block(const vsim_tensor *t, int contig, size_t i, size_t n, double *out)
+{
+    if (!contig) {
+        for (size_t k = 0; k < n; k++)
+            out[k] = vsim_tensor_get(t, i + k);
+        return;
+    }
+    switch (t->dtype) {
+    case VSIM_F32:
+        for (size_t k = 0; k < n; k++)
+            out[k] = (double)((const float *)t->data)[i + k];
+        break;
+    case VSIM_F64: memcpy(out, (const double *)t->data + i, n * sizeof(double)); break;
+    case VSIM_I32:
+        for (size_t k = 0; k < n; k++)
+            out[k] = (double)((const int32_t *)t->data)[i + k];
+        break;
+    case VSIM_I64:
+        for (size_t k = 0; k < n; k++)
+            out[k] = (double)((const int64_t *)t->data)[i + k];
+        break;
+    case VSIM_U8:
+        for (size_t k = 0; k < n; k++)
+            out[k] = (double)((const uint8_t *)t->data)[i + k];
+        break;
+    default: VSIM_ASSERT(!"bad dtype");
+    }
+}
+
 static void compute_reductions(const vsim_tensor *t, size_t n, double *red)
 {
     double mn = INFINITY, mx = -INFINITY, amn = INFINITY, amx = 0, sum = 0, l1 = 0, l2 = 0;
-    double nan = 0, mean, var = 0;
+    double nan = 0, mean, var = 0, blk[RED_BLOCK];
+    int contig = vsim_tensor_is_contiguous(t);
 
-    for (size_t i = 0; i < n; i++) {
-        double v = vsim_tensor_get(t, i);
+    for (size_t i = 0; i < n; i += RED_BLOCK) {
+        size_t m = n - i < RED_BLOCK ? n - i : RED_BLOCK;
 
-        if (isnan(v)) {
-            nan++;
-            continue;
+        load_block(t, contig, i, m, blk);
+        for (size_t k = 0; k < m; k++) {
+            double v = blk[k];
+
+            if (isnan(v)) {
+                nan++;
+                continue;
+            }
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            amn = fabs(v) < amn ? fabs(v) : amn;
+            amx = fabs(v) > amx ? fabs(v) : amx;
+            sum += v;
+            l1 += fabs(v);
+            l2 += v * v;
         }
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-        amn = fabs(v) < amn ? fabs(v) : amn;
-        amx = fabs(v) > amx ? fabs(v) : amx;
-        sum += v;
-        l1 += fabs(v);
-        l2 += v * v;
     }
     mean = n ? sum / (double)n : (double)NAN;
-    for (size_t i = 0; i < n && nan == 0; i++) {
-        double d = vsim_tensor_get(t, i) - mean;
+    for (size_t i = 0; i < n && nan == 0; i += RED_BLOCK) {
+        size_t m = n - i < RED_BLOCK ? n - i : RED_BLOCK;
 
-        var += d * d;
+        load_block(t, contig, i, m, blk);
+        for (size_t k = 0; k < m; k++)
+            var += (blk[k] - mean) * (blk[k] - mean);
     }
     var = n ? var / (double)n : (double)NAN;
     if (nan > 0 || n == 0)

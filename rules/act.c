@@ -14,11 +14,6 @@
 #include "core/omp.h"
 #include "rules/rules_int.h"
 
-static int fired_or(int fired, int evaluated)
-{
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
-}
-
 static double load(const vsim_tensor *t, size_t i)
 {
     return t->dtype == VSIM_F32 ? (double)((const float *)t->data)[i] : vsim_tensor_get(t, i);
@@ -219,7 +214,7 @@ static int layer_eval(vsim_rule *r, rule_ctx *c, int dead_relu)
                 return VSIM_ENOMEM;
         }
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 static int dr_eval(vsim_rule *r, rule_ctx *c)
@@ -329,7 +324,7 @@ static int cii_eval(vsim_rule *r, rule_ctx *c)
         }
         break;
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 const rule_def vsim_rules_act_defs[] = {

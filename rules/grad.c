@@ -12,11 +12,6 @@
 #include "core/mem.h"
 #include "rules/rules_int.h"
 
-static int fired_or(int fired, int evaluated)
-{
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
-}
-
 /* ---- VanishingGradient -------------------------------------------------------------------- */
 
 static const rule_pdef vg_params[] = {
@@ -60,7 +55,7 @@ static int vg_eval(vsim_rule *r, rule_ctx *c)
                 return VSIM_ENOMEM;
         }
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- ExplodingTensor ---------------------------------------------------------------------- */
@@ -103,7 +98,7 @@ static int et_eval(vsim_rule *r, rule_ctx *c)
                 return VSIM_ENOMEM;
         }
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- WeightUpdateRatio -------------------------------------------------------------------- */
@@ -247,7 +242,7 @@ static int wur_eval(vsim_rule *r, rule_ctx *c)
         fired |= rc == 1;
         evaluated |= rc <= 1;
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- PoorWeightInitialization ------------------------------------------------------------- */
@@ -403,7 +398,7 @@ static int pwi_eval(vsim_rule *r, rule_ctx *c)
     b = pwi_loss(r, c, &evaluated);
     if (b < 0)
         return b;
-    return fired_or(a == 1 || b == 1, evaluated);
+    return vsim_rule_answer(a == 1 || b == 1, evaluated);
 }
 
 const rule_def vsim_rules_grad_defs[] = {

@@ -262,7 +262,7 @@ static int lnd_eval(vsim_rule *r, rule_ctx *c)
         fired |= rc == 1;
         evaluated |= rc <= 1;
     }
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- Overfit ------------------------------------------------------------------------------ */
@@ -323,7 +323,7 @@ static int overfit_eval(vsim_rule *r, rule_ctx *c)
     }
     if (rc)
         return rc;
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- Overtraining ------------------------------------------------------------------------- */
@@ -374,7 +374,7 @@ static int overtraining_eval(vsim_rule *r, rule_ctx *c)
     }
     if (rc)
         return rc;
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- StalledTrainingRule ------------------------------------------------------------------ */

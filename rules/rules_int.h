@@ -183,4 +183,10 @@ VSIM_INTERNAL void vsim_rule_series_free(rule_series *s);
 /* Bind by the rule's collection_names / tensor_regex, or every tensor when neither is set. */
 VSIM_INTERNAL int vsim_rule_bind_default_all(vsim_rule *r, rule_ctx *c, unsigned need);
 
+/* A rule's answer for a step: fired if anything fired, else not fired if anything was looked at. */
+static inline int vsim_rule_answer(int fired, int evaluated)
+{
+    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
+}
+
 #endif

@@ -12,11 +12,6 @@
 #include "core/mem.h"
 #include "rules/rules_int.h"
 
-static int fired_or(int fired, int evaluated)
-{
-    return fired ? VSIM_RULE_FIRED : evaluated ? VSIM_RULE_NOT_FIRED : VSIM_RULE_SKIP;
-}
-
 static int need_selection(vsim_rule *r)
 {
     if (!vsim_rule_p(r, "collection_names")->set && !vsim_rule_p(r, "tensor_regex")->set)
@@ -60,7 +55,7 @@ static int az_eval(vsim_rule *r, rule_ctx *c)
                 return VSIM_ENOMEM;
         }
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- TensorVariance ----------------------------------------------------------------------- */
@@ -112,7 +107,7 @@ static int tv_eval(vsim_rule *r, rule_ctx *c)
                 return VSIM_ENOMEM;
         }
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- UnchangedTensor ---------------------------------------------------------------------- */
@@ -268,7 +263,7 @@ static int ut_eval(vsim_rule *r, rule_ctx *c)
         fired |= rc == 1;
         evaluated |= rc <= 1;
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- SimilarAcrossRuns -------------------------------------------------------------------- */
@@ -375,7 +370,7 @@ static int sar_eval(vsim_rule *r, rule_ctx *c)
         fired |= rc == 1;
         evaluated |= rc <= 1;
     }
-    return fired_or(fired, evaluated);
+    return vsim_rule_answer(fired, evaluated);
 }
 
 /* ---- Confusion ---------------------------------------------------------------------------- */
@@ -535,7 +530,7 @@ static int cf_eval(vsim_rule *r, rule_ctx *c)
     if (n_cls < 1 || n_cls > 100000)
         return VSIM_RULE_SKIP;
     fired = cf_matrix(r, c, &lab->view, &pred->view, n, n_cls, name);
-    return fired < 0 ? fired : fired_or(fired, 1);
+    return fired < 0 ? fired : vsim_rule_answer(fired, 1);
 }
 
 const rule_def vsim_rules_tensor_defs[] = {

@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "readers/h5.h"
 
 int vsim_dataset_alloc(vsim_dataset *ds, size_t n, int n_views, int size, int with_views)
 {
@@ -270,38 +271,11 @@ static int read_shape(hid_t f, const char *path, hsize_t dims[4])
 
 static int read_names(hid_t f, const char *path, vsim_dataset *ds)
 {
-    hid_t d = H5Dopen2(f, "label_names", H5P_DEFAULT), s = -1, t = string_type();
-    char **tmp = NULL;
-    hssize_t n = -1;
-    int rc = VSIM_OK;
+    size_t n = 0;
+    int rc = vsim_h5_read_strings(f, path, "label_names", &ds->label_names, &n);
 
-    if (d >= 0)
-        s = H5Dget_space(d);
-    if (s >= 0)
-        n = H5Sget_simple_extent_npoints(s);
-    if (n < 0 || t < 0)
-        rc = vsim_fail(VSIM_EFORMAT, "%s: no dataset 'label_names'", path);
-    else if (!(tmp = vsim_calloc((size_t)n + 1, sizeof(char *))) ||
-             !(ds->label_names = vsim_calloc((size_t)n + 1, sizeof(char *))))
-        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
-    else if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
-        rc = vsim_fail(VSIM_EIO, "%s: cannot read 'label_names'", path);
-    for (hssize_t i = 0; !rc && i < n; i++) {
-        ds->label_names[i] = vsim_strdup(tmp[i] ? tmp[i] : "");
-        ds->n_labels++;
-        if (!ds->label_names[i])
-            rc = vsim_fail(VSIM_ENOMEM, "out of memory");
-    }
-    if (tmp && n > 0 && s >= 0)
-        H5Dvlen_reclaim(t, s, H5P_DEFAULT, tmp);
-    vsim_free(tmp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (s >= 0)
-        H5Sclose(s);
-    if (d >= 0)
-        H5Dclose(d);
-    return rc;
+    ds->n_labels = (int)n;
+    return rc == VSIM_ENOTFOUND ? VSIM_EFORMAT : rc;   /* required in a vsim dataset */
 }
 
 int vsim_dataset_read(const char *path, vsim_dataset *out)

@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/vsim.h"
+#include "readers/h5.h"
 
 /* Open dataset name and check its rank; 0 rank check: any. */
 static int read_images(hid_t file, const char *path, vsim_dataset *ds)
@@ -89,68 +90,27 @@ static int read_ids(hid_t file, const char *path, const char *name, hid_t mem_ty
     return VSIM_OK;
 }
 
-/* `label_names` (strings, vlen or fixed) as a JSON array; absent: VSIM_OK and NULL. */
+/* `label_names` as a JSON array; absent: VSIM_OK and NULL. */
 static int read_label_names(hid_t file, const char *path, char **out)
 {
     vsim_buf b = VSIM_BUF_INIT;
-    hid_t d, type, space, mt = H5I_INVALID_HID;
-    hssize_t n;
-    int rc = VSIM_OK;
+    char **names;
+    size_t n;
+    int rc = vsim_h5_read_strings(file, path, "label_names", &names, &n);
 
     *out = NULL;
-    if (H5Lexists(file, "label_names", H5P_DEFAULT) <= 0)
+    if (rc == VSIM_ENOTFOUND)
         return VSIM_OK;
-    d = H5Dopen2(file, "label_names", H5P_DEFAULT);
-    if (d < 0)
-        return vsim_fail(VSIM_EFORMAT, "%s: 'label_names' is not a dataset", path);
-    type = H5Dget_type(d);
-    space = H5Dget_space(d);
-    n = H5Sget_simple_extent_npoints(space);
-    if (H5Tget_class(type) != H5T_STRING || n < 0 || n > 100000) {
-        rc = vsim_fail(VSIM_EFORMAT, "%s: 'label_names' is not a list of strings", path);
-    } else if (H5Tis_variable_str(type) > 0) {
-        char **v = vsim_calloc((size_t)n, sizeof(*v));
-
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(type));   /* h5py writes UTF-8; no conversion */
-        if (!v || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-            rc = vsim_fail(v ? VSIM_EFORMAT : VSIM_ENOMEM, "%s: cannot read 'label_names'",
-                           path);
-        for (hssize_t i = 0; !rc && i < n; i++) {
-            rc = vsim_buf_adds(&b, i ? ", " : "[");
-            if (!rc)
-                rc = vsim_buf_add_json_str(&b, v[i] ? v[i] : "");
-        }
-        if (v && !rc)
-            H5Dvlen_reclaim(mt, space, H5P_DEFAULT, v);
-        vsim_free(v);
-    } else {
-        size_t w = H5Tget_size(type);
-        char *v = vsim_calloc((size_t)n, w + 1);
-
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, w + 1);
-        H5Tset_cset(mt, H5Tget_cset(type));
-        if (!v || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-            rc = vsim_fail(v ? VSIM_EFORMAT : VSIM_ENOMEM, "%s: cannot read 'label_names'",
-                           path);
-        for (hssize_t i = 0; !rc && i < n; i++) {
-            rc = vsim_buf_adds(&b, i ? ", " : "[");
-            if (!rc)
-                rc = vsim_buf_add_json_str(&b, v + (size_t)i * (w + 1));
-        }
-        vsim_free(v);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = vsim_buf_adds(&b, i ? ", " : "[");
+        if (!rc)
+            rc = vsim_buf_add_json_str(&b, names[i]);
     }
     if (!rc && n > 0)
         rc = vsim_buf_addch(&b, ']');
     if (!rc && n > 0 && !(*out = vsim_buf_detach(&b, NULL)))
         rc = vsim_fail(VSIM_ENOMEM, "out of memory");
-    if (mt >= 0)
-        H5Tclose(mt);
-    H5Sclose(space);
-    H5Tclose(type);
-    H5Dclose(d);
+    vsim_h5_strings_free(names, n);
     vsim_buf_release(&b);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "readers/h5.h"
 #include "readers/trial.h"
 #include "readers/writer.h"
 #include "tests/vt.h"
@@ -341,6 +342,55 @@ static void test_async_fsync(void)
     vsim_buf_release(&dir);
 }
 
+/* vsim_h5_read_strings: variable and fixed length, absent, not strings. */
+static void test_h5_strings(void)
+{
+    vsim_buf path = VSIM_BUF_INIT;
+    const char *vl[3] = { "bracket", "", "gear" };
+    char fixed[2][6] = { "plate", "ring" };
+    hsize_t n3 = 3, n2 = 2;
+    hid_t f, sp3, sp2, tv, tf, d;
+    char **out;
+    size_t n;
+    int x = 1;
+
+    run_path(&path, "strings.h5");
+    f = H5Fcreate(path.buf, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    sp3 = H5Screate_simple(1, &n3, NULL);
+    sp2 = H5Screate_simple(1, &n2, NULL);
+    tv = H5Tcopy(H5T_C_S1);
+    H5Tset_size(tv, H5T_VARIABLE);
+    H5Tset_cset(tv, H5T_CSET_UTF8);
+    tf = H5Tcopy(H5T_C_S1);
+    H5Tset_size(tf, 6);
+    d = H5Dcreate2(f, "vl", tv, sp3, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, tv, H5S_ALL, H5S_ALL, H5P_DEFAULT, vl);
+    H5Dclose(d);
+    d = H5Dcreate2(f, "fixed", tf, sp2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, tf, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed);
+    H5Dclose(d);
+    d = H5Dcreate2(f, "num", H5T_NATIVE_INT, sp2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, (int[2]){ x, x });
+    H5Dclose(d);
+    VT_CHECK(vsim_h5_read_strings(f, path.buf, "vl", &out, &n) == VSIM_OK && n == 3 &&
+             !strcmp(out[0], "bracket") && !strcmp(out[1], "") && !strcmp(out[2], "gear") &&
+             out[3] == NULL, "variable-length UTF-8 strings");
+    vsim_h5_strings_free(out, n);
+    VT_CHECK(vsim_h5_read_strings(f, path.buf, "fixed", &out, &n) == VSIM_OK && n == 2 &&
+             !strcmp(out[0], "plate") && !strcmp(out[1], "ring"), "fixed-length strings");
+    vsim_h5_strings_free(out, n);
+    VT_CHECK(vsim_h5_read_strings(f, path.buf, "nope", &out, &n) == VSIM_ENOTFOUND && !out,
+             "absent dataset");
+    VT_CHECK(vsim_h5_read_strings(f, path.buf, "num", &out, &n) == VSIM_EFORMAT &&
+             strstr(vsim_errmsg(), "'num' is not a dataset of strings"), "numbers refused");
+    H5Tclose(tv);
+    H5Tclose(tf);
+    H5Sclose(sp3);
+    H5Sclose(sp2);
+    H5Fclose(f);
+    vsim_buf_release(&path);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -466,6 +516,7 @@ int main(void)
     test_strided();
     test_workers_and_refresh();
     test_async_fsync();
+    test_h5_strings();
     test_bad_input();
     test_alloc_faults();
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
