@@ -181,10 +181,95 @@ static inline void take_key(const pass *ps, int ith, uint64_t key)
                 ((key - g->lo) >> (g->shift - VSIM_STATS_RADIX_BITS))]++;
 }
 
+#if VSIM_STATS_HAVE_AVX2
+#include <immintrin.h>
+
+/* Keys of finite float64 values: [F64_FIN_LO, F64_FIN_LO + F64_FIN_SPAN). */
+#define F64_FIN_LO 0x0010000000000000ull
+#define F64_FIN_SPAN 0xffe0000000000000ull
+
+/*
+ * The keys of 16 float32 values (v[0..16)) at a time, tested against ps->top.
+ * NaN and infinite values fall in top-16-bit bins of their own (keys up to
+ * 0x007fffff and from 0xff800000), which only the first pass over a small
+ * tensor marks (its one group spans every key), so only hits are tested.
+ */
+__attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int ith,
+                                                          const float *v, size_t len)
+{
+    const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
+    size_t mm = len & ~(size_t)15;
+    uint32_t key[16];
+
+    for (size_t j = 0; j < mm; j += 16) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + j));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(v + j + 8));
+        unsigned hit = 0;
+
+        x = _mm256_xor_si256(x, _mm256_or_si256(_mm256_srai_epi32(x, 31), flip));
+        y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_srai_epi32(y, 31), flip));
+        _mm256_storeu_si256((__m256i *)(void *)key, x);
+        _mm256_storeu_si256((__m256i *)(void *)(key + 8), y);
+        for (int k = 0; k < 16; k++)
+            hit |= ps->top[key[k] >> 16];
+        if (!hit)
+            continue;
+        for (int k = 0; k < 16; k++)
+            if (ps->top[key[k] >> 16] && key[k] - 0x00800000u < 0xff000000u)
+                take_key(ps, ith, (uint64_t)key[k] << 32);
+    }
+    for (size_t j = mm; j < len; j++) {
+        uint32_t u;
+
+        memcpy(&u, &v[j], sizeof(u));
+        u ^= (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
+        if (ps->top[u >> 16] && u - 0x00800000u < 0xff000000u)
+            take_key(ps, ith, (uint64_t)u << 32);
+    }
+}
+
+/* The same for float64, 8 values at a time (non-finite keys: up to 0x000f.., from 0xfff0..). */
+__attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int ith,
+                                                          const double *v, size_t len)
+{
+    const __m256i flip = _mm256_set1_epi64x((long long)0x8000000000000000ull);
+    const __m256i zero = _mm256_setzero_si256();
+    size_t mm = len & ~(size_t)7;
+    uint64_t key[8];
+
+    for (size_t j = 0; j < mm; j += 8) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + j));
+        __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(v + j + 4));
+        unsigned hit = 0;
+
+        x = _mm256_xor_si256(x, _mm256_or_si256(_mm256_cmpgt_epi64(zero, x), flip));
+        y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_cmpgt_epi64(zero, y), flip));
+        _mm256_storeu_si256((__m256i *)(void *)key, x);
+        _mm256_storeu_si256((__m256i *)(void *)(key + 4), y);
+        for (int k = 0; k < 8; k++)
+            hit |= ps->top[key[k] >> 48];
+        if (!hit)
+            continue;
+        for (int k = 0; k < 8; k++)
+            if (ps->top[key[k] >> 48] && key[k] - F64_FIN_LO < F64_FIN_SPAN)
+                take_key(ps, ith, key[k]);
+    }
+    for (size_t j = mm; j < len; j++) {
+        uint64_t u;
+
+        memcpy(&u, &v[j], sizeof(u));
+        u ^= (uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull;
+        if (ps->top[u >> 48] && u - F64_FIN_LO < F64_FIN_SPAN)
+            take_key(ps, ith, u);
+    }
+}
+#endif
+
 static void pass_thread(const pass *ps, int ith)
 {
     vsim_stats_scratch *sc = &ps->scratch[ith];
-    int fast = ps->t->dtype == VSIM_F32 && vsim_tensor_is_contiguous(ps->t);
+    int contig = vsim_tensor_is_contiguous(ps->t);
+    int fast = ps->t->dtype == VSIM_F32 && contig;
     size_t c0, c1;
 
     vsim_stats_split(ps->n_chunks, ith, ps->nth, &c0, &c1);
@@ -193,6 +278,18 @@ static void pass_thread(const pass *ps, int ith)
         size_t len = ps->n - i0 < VSIM_STATS_CHUNK ? ps->n - i0 : VSIM_STATS_CHUNK;
         size_t m;
 
+#if VSIM_STATS_HAVE_AVX2
+        if (contig && vsim_stats_simd()) {
+            if (ps->t->dtype == VSIM_F32) {
+                pass_f32_avx2(ps, ith, (const float *)ps->t->data + i0, len);
+                continue;
+            }
+            if (ps->t->dtype == VSIM_F64) {
+                pass_f64_avx2(ps, ith, (const double *)ps->t->data + i0, len);
+                continue;
+            }
+        }
+#endif
         if (fast) {
             /* float32 without a key buffer */
             const float *f = (const float *)ps->t->data + i0;

@@ -25,6 +25,18 @@
 /* Tensors with at most this many elements skip the radix histogram. */
 #define VSIM_STATS_SMALL 8192
 
+/* x86-64 builds carry AVX2 kernels, used when the CPU has AVX2 and FMA. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(VSIM_NO_SIMD)
+#define VSIM_STATS_HAVE_AVX2 1
+#else
+#define VSIM_STATS_HAVE_AVX2 0
+#endif
+
+/* 1 if the float32 kernels run vectorised (probed once; thread-safe). */
+VSIM_INTERNAL int vsim_stats_simd(void);
+/* Turn the vector kernels off (0) or back on where the CPU allows (1); for tests. */
+VSIM_INTERNAL void vsim_stats_set_simd(int on);
+
 /* Non-finite counts of a chunk. */
 typedef struct vsim_stats_nonfinite {
     uint64_t n_nan, n_posinf, n_neginf;

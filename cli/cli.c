@@ -202,3 +202,21 @@ int vsim_cli_quiet(void)
 {
     return getenv("VSIM_QUIET") != NULL || !isatty(STDERR_FILENO);
 }
+
+void vsim_cli_omp_passive(char **argv)
+{
+    if (getenv("VSIM_OMP_PASSIVE")) {
+        /* the re-executed process: libgomp has read the policy; children
+         * (rule actions, gnuplot) get the user's environment back */
+        unsetenv("VSIM_OMP_PASSIVE");
+        unsetenv("OMP_WAIT_POLICY");
+        return;
+    }
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("VSIM_OMP_PASSIVE", "1", 1);
+    execv("/proc/self/exe", argv);      /* returns only on failure: carry on */
+    unsetenv("VSIM_OMP_PASSIVE");
+    unsetenv("OMP_WAIT_POLICY");
+}

@@ -80,4 +80,17 @@ void vsim_cli_warn(const char *prog, const char *fmt, ...) __attribute__((format
 /* 1 if the process was started with the environment variable VSIM_QUIET set or stderr not a tty. */
 int vsim_cli_quiet(void);
 
+/*
+ * Make OpenMP's idle threads sleep instead of spin (OMP_WAIT_POLICY=passive)
+ * unless the user set OMP_WAIT_POLICY: libgomp reads it only at start-up, so
+ * this sets it and re-executes the program (/proc/self/exe, same argv); it
+ * returns when the policy is already set or the re-execution failed. The
+ * re-executed process removes the variables again, so that the programs it
+ * starts see the user's environment.
+ * Spinning threads steal the cores from the working one when other processes
+ * share the machine (vsim-stats 2.4x, vsim-tsne 4x slower at load 1.5-4 on 2
+ * cores; bench/RESULTS.md, docs/tsne.md). Call first thing in main.
+ */
+void vsim_cli_omp_passive(char **argv);
+
 #endif

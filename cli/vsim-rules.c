@@ -142,6 +142,7 @@ int main(int argc, char **argv)
         VSIM_OPT_END
     };
 
+    vsim_cli_omp_passive(argv);
     vsim_cli_parse(&cli, opts, argc, argv, &first);
     if (list) {
         vsim_buf b = VSIM_BUF_INIT;

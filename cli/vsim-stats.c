@@ -351,6 +351,7 @@ int main(int argc, char **argv)
     vsim_stats_run_result res = { 0, 0, 0 };
     int first, rc;
 
+    vsim_cli_omp_passive(argv);
     vsim_cli_parse(&cli, opts, argc, argv, &first);
     params.stats.n_bins = n_bins > 0 ? (size_t)n_bins : 0;
     if (n_bins < 0 || params.stats.n_threads < 0)

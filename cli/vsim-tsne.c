@@ -154,19 +154,6 @@ static int embed_and_report(vsim_tsne_data *d)
     return status;
 }
 
-/*
- * OpenMP threads that spin at barriers stall each t-SNE iteration when other
- * processes share the cores (5x slower at load 3 on 2 cores, docs/tsne.md);
- * libgomp reads OMP_WAIT_POLICY only at start-up, so set it and re-execute.
- */
-static void passive_wait(char **argv)
-{
-    if (getenv("OMP_WAIT_POLICY"))
-        return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);      /* returns only on failure: carry on */
-}
-
 int main(int argc, char **argv)
 {
     vsim_opt opts[] = {
@@ -202,7 +189,7 @@ int main(int argc, char **argv)
     vsim_tsne_data d = VSIM_TSNE_DATA_INIT;
     int first, status;
 
-    passive_wait(argv);
+    vsim_cli_omp_passive(argv);   /* spinning stalls every iteration on a shared machine */
     vsim_cli_parse(&CLI, opts, argc, argv, &first);
     parse_enums();
     if ((first < argc) == (o_run != NULL))

@@ -34,6 +34,14 @@ $M plateau "$TMP/plateau" --eval-every 0 >/dev/null
 expect_exit 3 "signal action" "$R" "$TMP/plateau" -r LossNotDecreasing --on-fire signal:$victim:TERM
 wait $victim 2>/dev/null; vrc=$?
 check "victim got SIGTERM (exit $vrc)" test $vrc -eq 143
+# OpenMP's idle threads sleep (vsim_cli_omp_passive re-executes with
+# OMP_WAIT_POLICY=passive), and actions still see the user's environment
+expect_exit 3 "exec action" "$R" "$TMP/plateau" -r LossNotDecreasing \
+    --on-fire "exec:env > $TMP/action-env; tr '\\0' '\\n' </proc/\$PPID/environ > $TMP/parent-env"
+check "the rules process ran with OMP_WAIT_POLICY=passive" grep -qx OMP_WAIT_POLICY=passive "$TMP/parent-env"
+check "the action does not inherit it" sh -c "! grep -q -e OMP_WAIT_POLICY -e VSIM_OMP '$TMP/action-env'"
+OMP_WAIT_POLICY=active "$R" "$TMP/plateau" -r LossNotDecreasing --on-fire "exec:env > $TMP/action-env" >/dev/null
+check "a user's OMP_WAIT_POLICY is kept" grep -qx OMP_WAIT_POLICY=active "$TMP/action-env"
 # timeout: a run that never ends
 $M healthy "$TMP/slow" --steps 3 >/dev/null
 rm -f "$TMP/slow/END"
