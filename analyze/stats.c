@@ -5,7 +5,9 @@
  * then the centred sum of squares with the compensation term of Chan, Golub &
  * LeVeque 1983), and bumps the level-0 radix histogram that quantile.c starts
  * from. Chunk moments are merged pairwise (Chan's formula) in chunk order, so
- * the result does not depend on how many threads did the chunks.
+ * the result does not depend on how many threads did the chunks. Contiguous
+ * float32 chunks without NaN or infinity take an AVX2 kernel when the CPU has
+ * one (probed at run time; the portable loops otherwise, and in tests).
  * SPDX-License-Identifier: MIT
  */
 #include "analyze/stats.h"
