@@ -23,6 +23,8 @@
 
 enum { GROUP_COLLECT = 1, GROUP_REFINE = 2 };
 
+#define TOP_MANY 255     /* a top bin that several groups meet (MAX_RANKS < TOP_MANY) */
+
 /* A wanted rank: the key interval [lo, lo + 2^shift) that holds it. */
 typedef struct rank_state {
     uint64_t rank;       /* among the finite values, 0-based */
@@ -54,7 +56,12 @@ typedef struct pass {
     size_t n_g;
     uint64_t *buf;       /* collected keys */
     vsim_stats_scratch *scratch;
-    uint8_t *top;        /* [VSIM_STATS_RADIX]: 1 if some group meets that top-16-bit bin */
+    /* The groups' window [top_base, top_base + 2^(top_shift + 16)) in 2^16 slots:
+     * top[slot] is 0 if no group meets the slot, TOP_MANY if several do, else
+     * 1 + the index of the one group. */
+    uint8_t *top;
+    uint64_t top_base;
+    int top_shift;
 } pass;
 
 
@@ -162,18 +169,34 @@ static inline ptrdiff_t find_group(const group *g, size_t n_g, uint64_t key)
     return key <= g[lo].hi ? (ptrdiff_t)lo : -1;
 }
 
-/* Count or copy key if one of the groups holds it. */
-static inline void take_key(const pass *ps, int ith, uint64_t key)
+/* The top slot of key: 0 if no group can hold it. Keys below the window wrap
+ * to a slot past the table (the window is aligned to its size). */
+static inline unsigned top_slot(const pass *ps, uint64_t key)
 {
+    uint64_t slot = (key - ps->top_base) >> ps->top_shift;
+
+    return slot < VSIM_STATS_RADIX ? ps->top[slot] : 0;
+}
+
+/* Count or copy key if one of the groups holds it. */
+static inline __attribute__((always_inline)) void take_key(const pass *ps, int ith, uint64_t key)
+{
+    unsigned tb = top_slot(ps, key);
     ptrdiff_t gi;
     group *g;
 
-    if (!ps->top[key >> (64 - VSIM_STATS_RADIX_BITS)])
+    if (!tb)
         return;
-    gi = find_group(ps->g, ps->n_g, key);
-    if (gi < 0)
-        return;
-    g = &ps->g[gi];
+    if (tb != TOP_MANY) {
+        g = &ps->g[tb - 1];
+        if (key < g->lo || key > g->hi)
+            return;
+    } else {
+        gi = find_group(ps->g, ps->n_g, key);
+        if (gi < 0)
+            return;
+        g = &ps->g[gi];
+    }
     if (g->kind == GROUP_COLLECT)
         ps->buf[g->cur[ith]++] = key;
     else
@@ -189,17 +212,21 @@ static inline void take_key(const pass *ps, int ith, uint64_t key)
 #define F64_FIN_SPAN 0xffe0000000000000ull
 
 /*
- * The keys of 16 float32 values (v[0..16)) at a time, tested against ps->top.
- * NaN and infinite values fall in top-16-bit bins of their own (keys up to
- * 0x007fffff and from 0xff800000), which only the first pass over a small
- * tensor marks (its one group spans every key), so only hits are tested.
+ * The keys of 16 float32 values (v[0..16)) at a time, tested against the top
+ * slots; NaN and infinite values (keys up to 0x007fffff and from 0xff800000)
+ * are rare, so they are weeded out among the hits only.
  */
 __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int ith,
                                                           const float *v, size_t len)
 {
+    /* float32 keys have 32 zero low bits and the window is >= 2^48 keys wide
+     * (top_shift >= 32; checked by the caller), so slots fit 32-bit lanes */
     const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i base = _mm256_set1_epi32((int)(uint32_t)(ps->top_base >> 32));
+    const __m256i lim = _mm256_set1_epi32(VSIM_STATS_RADIX);
+    const __m128i cnt = _mm_cvtsi32_si128(ps->top_shift - 32);
     size_t mm = len & ~(size_t)15;
-    uint32_t key[16];
+    uint32_t key[16], slot[16];
 
     for (size_t j = 0; j < mm; j += 16) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + j));
@@ -210,12 +237,16 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
         y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_srai_epi32(y, 31), flip));
         _mm256_storeu_si256((__m256i *)(void *)key, x);
         _mm256_storeu_si256((__m256i *)(void *)(key + 8), y);
+        x = _mm256_min_epu32(_mm256_srl_epi32(_mm256_sub_epi32(x, base), cnt), lim);
+        y = _mm256_min_epu32(_mm256_srl_epi32(_mm256_sub_epi32(y, base), cnt), lim);
+        _mm256_storeu_si256((__m256i *)(void *)slot, x);
+        _mm256_storeu_si256((__m256i *)(void *)(slot + 8), y);
         for (int k = 0; k < 16; k++)
-            hit |= ps->top[key[k] >> 16];
+            hit |= ps->top[slot[k]];
         if (!hit)
             continue;
         for (int k = 0; k < 16; k++)
-            if (ps->top[key[k] >> 16] && key[k] - 0x00800000u < 0xff000000u)
+            if (ps->top[slot[k]] && key[k] - 0x00800000u < 0xff000000u)
                 take_key(ps, ith, (uint64_t)key[k] << 32);
     }
     for (size_t j = mm; j < len; j++) {
@@ -223,7 +254,7 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
 
         memcpy(&u, &v[j], sizeof(u));
         u ^= (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
-        if (ps->top[u >> 16] && u - 0x00800000u < 0xff000000u)
+        if (u - 0x00800000u < 0xff000000u && top_slot(ps, (uint64_t)u << 32))
             take_key(ps, ith, (uint64_t)u << 32);
     }
 }
@@ -247,11 +278,11 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
         _mm256_storeu_si256((__m256i *)(void *)key, x);
         _mm256_storeu_si256((__m256i *)(void *)(key + 4), y);
         for (int k = 0; k < 8; k++)
-            hit |= ps->top[key[k] >> 48];
+            hit |= top_slot(ps, key[k]);
         if (!hit)
             continue;
         for (int k = 0; k < 8; k++)
-            if (ps->top[key[k] >> 48] && key[k] - F64_FIN_LO < F64_FIN_SPAN)
+            if (key[k] - F64_FIN_LO < F64_FIN_SPAN && top_slot(ps, key[k]))
                 take_key(ps, ith, key[k]);
     }
     for (size_t j = mm; j < len; j++) {
@@ -259,7 +290,7 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
 
         memcpy(&u, &v[j], sizeof(u));
         u ^= (uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull;
-        if (ps->top[u >> 48] && u - F64_FIN_LO < F64_FIN_SPAN)
+        if (u - F64_FIN_LO < F64_FIN_SPAN && top_slot(ps, u))
             take_key(ps, ith, u);
     }
 }
@@ -280,7 +311,7 @@ static void pass_thread(const pass *ps, int ith)
 
 #if VSIM_STATS_HAVE_AVX2
         if (contig && vsim_stats_simd()) {
-            if (ps->t->dtype == VSIM_F32) {
+            if (ps->t->dtype == VSIM_F32 && ps->top_shift >= 32) {
                 pass_f32_avx2(ps, ith, (const float *)ps->t->data + i0, len);
                 continue;
             }
@@ -301,8 +332,7 @@ static void pass_thread(const pass *ps, int ith)
                 if ((u & 0x7f800000u) == 0x7f800000u)
                     continue;   /* NaN or infinite */
                 u ^= (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
-                if (ps->top[u >> (32 - VSIM_STATS_RADIX_BITS)])
-                    take_key(ps, ith, (uint64_t)u << 32);
+                take_key(ps, ith, (uint64_t)u << 32);
             }
             continue;
         }
@@ -388,12 +418,20 @@ static int prepare_groups(pass *ps, rank_state *rs)
 {
     uint64_t total = 0;
 
-    memset(ps->top, 0, VSIM_STATS_RADIX);
+    uint64_t span = ps->g[0].lo ^ ps->g[ps->n_g - 1].hi;
+    int w = span ? 64 - __builtin_clzll(span) : 0;   /* the window: 2^w keys, w >= 16 */
+
+    w = w < VSIM_STATS_RADIX_BITS ? VSIM_STATS_RADIX_BITS : w;
+    ps->top_shift = w - VSIM_STATS_RADIX_BITS;
+    ps->top_base = w == 64 ? 0 : ps->g[0].lo & ~width_mask(w);
+    memset(ps->top, 0, VSIM_STATS_RADIX + 1);
     for (size_t i = 0; i < ps->n_g; i++) {
         group *g = &ps->g[i];
-        int sh = 64 - VSIM_STATS_RADIX_BITS;
+        uint64_t b0 = (g->lo - ps->top_base) >> ps->top_shift;
+        uint64_t b1 = (g->hi - ps->top_base) >> ps->top_shift;
 
-        memset(ps->top + (g->lo >> sh), 1, (size_t)((g->hi >> sh) - (g->lo >> sh)) + 1);
+        for (uint64_t b = b0; b <= b1; b++)
+            ps->top[b] = ps->top[b] ? TOP_MANY : (uint8_t)(i + 1);
 
         if (g->kind == GROUP_COLLECT) {
             g->cur = vsim_mallocarray((size_t)ps->nth, sizeof(*g->cur));
@@ -536,7 +574,7 @@ int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth, const 
     ps.n_chunks = n_chunks;
     ps.nth = nth;
     ps.scratch = vsim_mallocarray((size_t)nth, sizeof(*ps.scratch));
-    ps.top = vsim_malloc(VSIM_STATS_RADIX);
+    ps.top = vsim_malloc(VSIM_STATS_RADIX + 1);  /* + a slot that stays 0 for keys outside */
     uint64_t *cnt = vsim_mallocarray(n_r * (size_t)nth, sizeof(*cnt));
     if (!ps.scratch || !ps.top || !cnt) {
         rc = vsim_fail(VSIM_ENOMEM, "stats: out of memory selecting percentiles");
