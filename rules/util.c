@@ -17,6 +17,8 @@
 #include "rules/rules_int.h"
 
 #define BLOCK_ELEMS 65536
+/* Smaller buffers come from malloc each time: they cost no page faults worth pooling. */
+#define POOL_MIN_BYTES 65536
 
 int vsim_rule_emit(rule_ctx *c, int result, const char *tensor, int64_t ref_step, double value,
                    double threshold, const char *fmt, ...)
@@ -261,19 +263,99 @@ int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, 
     return !differ;
 }
 
-int vsim_rule_copy(const vsim_tensor *src, vsim_tensor *dst, void **data)
+static void buf_free(rule_pool *pool, rule_buf *b)
 {
-    size_t n = vsim_tensor_n_elems(src), sz = vsim_dtype_size(src->dtype);
-    void *p = vsim_mallocarray(n ? n : 1, sz);
+    if (pool)
+        pool->live_bytes -= b->cap_bytes;
+    vsim_free(b->data);
+    vsim_free(b);
+}
 
-    *data = NULL;
-    if (!p)
-        return vsim_fail(VSIM_ENOMEM, "out of memory copying a tensor (%zu elements)", n);
-    VSIM_ASSERT(vsim_tensor_is_contiguous(src));
-    memcpy(p, src->data, n * sz);
-    vsim_tensor_init(dst, src->dtype, src->ndim, src->shape, p);
-    *data = p;
-    return VSIM_OK;
+/* The smallest pooled buffer that holds n_bytes and wastes at most half of itself. */
+static rule_buf *pool_take(rule_pool *pool, size_t n_bytes)
+{
+    rule_buf **best = NULL;
+
+    for (rule_buf **p = &pool->free; *p; p = &(*p)->next)
+        if ((*p)->cap_bytes >= n_bytes && (*p)->cap_bytes / 2 <= n_bytes &&
+            (!best || (*p)->cap_bytes < (*best)->cap_bytes))
+            best = p;
+    if (best) {
+        rule_buf *b = *best;
+
+        *best = b->next;
+        return b;
+    }
+    return NULL;
+}
+
+rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes)
+{
+    rule_buf *b = n_bytes >= POOL_MIN_BYTES ? pool_take(pool, n_bytes) : NULL;
+
+    if (!b) {
+        b = vsim_calloc(1, sizeof(*b));
+        if (!b)
+            return NULL;
+        b->cap_bytes = n_bytes;
+        b->data = vsim_malloc(n_bytes ? n_bytes : 1);
+        if (!b->data) {
+            vsim_free(b);
+            return NULL;
+        }
+        pool->n_new++;
+        pool->live_bytes += n_bytes;
+        if (pool->live_bytes > pool->peak_bytes)
+            pool->peak_bytes = pool->live_bytes;
+    }
+    pool->n_got++;
+    b->n_refs = 1;
+    b->next = NULL;
+    return b;
+}
+
+rule_buf *vsim_rule_buf_hold(rule_buf *b)
+{
+    b->n_refs++;
+    return b;
+}
+
+void vsim_rule_buf_drop(rule_pool *pool, rule_buf *b)
+{
+    if (!b || --b->n_refs > 0)
+        return;
+    VSIM_ASSERT(b->n_refs == 0);
+    if (!pool || b->cap_bytes < POOL_MIN_BYTES) {
+        buf_free(pool, b);
+        return;
+    }
+    b->idle = 0;
+    b->next = pool->free;
+    pool->free = b;
+}
+
+void vsim_rule_pool_trim(rule_pool *pool)
+{
+    for (rule_buf **p = &pool->free; *p;) {
+        rule_buf *b = *p;
+
+        if (b->idle++ >= 1) {
+            *p = b->next;
+            buf_free(pool, b);
+        } else {
+            p = &b->next;
+        }
+    }
+}
+
+void vsim_rule_pool_release(rule_pool *pool)
+{
+    while (pool->free) {
+        rule_buf *b = pool->free;
+
+        pool->free = b->next;
+        buf_free(pool, b);
+    }
 }
 
 int vsim_rule_series_push(rule_series *s, int64_t ms, int64_t gs, double v)

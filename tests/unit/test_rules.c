@@ -356,6 +356,60 @@ static void test_weight_update_num_steps(void)
     VT_CHECK(n_fired(&g, fs, NULL, 4) == 1 && fs[0] == 1, "step 10 vs 1 is > 5 behind: skip");
 }
 
+/*
+ * WeightUpdateRatio and UnchangedTensor on one large weight: they keep
+ * references to the steps' buffers (no copies) and the runner reuses the
+ * buffers nobody holds, so 8 steps need num_steps buffers, not 8 (or 8 + copies).
+ */
+static void test_shared_buffers(void)
+{
+    enum { N = 20000, STEPS = 8 };
+    int64_t steps[STEPS];
+    float *v = vsim_mallocarray((size_t)N * STEPS, sizeof(float));
+    const char *specs[] = { "WeightUpdateRatio", "UnchangedTensor:collection_names=weights",
+                            NULL };
+    vsim_rules_params p = VSIM_RULES_PARAMS_INIT;
+    vsim_rules_summary s = VSIM_RULES_SUMMARY_INIT;
+    int64_t want_wur[] = { 1, 2, 3, 4, 5, 6, 7 }, want_ut[] = { 2, 5, 6, 7 };
+    int64_t want_ut_ref[] = { 0, 3, 4, 5 };
+    size_t n_wur = 0, n_ut = 0, ok = 1;
+    vsim_rules *rs;
+    got g = { .n = 0 };
+
+    for (size_t st = 0; st < STEPS; st++) {
+        steps[st] = (int64_t)st;
+        for (size_t i = 0; i < N; i++)
+            v[st * N + i] = (1.0f + (float)(i % 13)) * (st >= 3 ? 30.0f : 1.0f);
+    }
+    write_series(newdir("shared"), "l/weight", "weights", steps, STEPS, v, N, 1, NULL);
+    vsim_free(v);
+    VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, specs[0]) == VSIM_OK &&
+             vsim_rules_add(rs, specs[1]) == VSIM_OK, "two rules");
+    p.on_verdict = collect;
+    p.verdict_ctx = &g;
+    VT_CHECK(vsim_rules_run(rs, newdir("shared"), &p, &s) == VSIM_OK, "run");
+    for (size_t i = 0; i < g.n; i++) {
+        const vsim_verdict *x = &g.v[i];
+
+        if (x->result != VSIM_RULE_FIRED)
+            continue;
+        if (!strcmp(x->rule, "WeightUpdateRatio")) {
+            ok &= n_wur < 7 && x->step == want_wur[n_wur] && x->ref_step == x->step - 1;
+            ok &= x->step == 3 ? fabs(x->value - 29.0) < 1e-6 : x->value == 0.0;
+            n_wur++;
+        } else {
+            ok &= n_ut < 4 && x->step == want_ut[n_ut] && x->ref_step == want_ut_ref[n_ut];
+            n_ut++;
+        }
+    }
+    VT_CHECK(ok && n_wur == 7 && n_ut == 4, "WeightUpdateRatio and UnchangedTensor verdicts");
+    VT_CHECK(s.n_buf_reads == STEPS, "one read per step");
+    VT_CHECK(s.n_buf_new == 3, "3 buffers: the step's and UnchangedTensor's last two");
+    VT_CHECK(s.peak_buf_bytes == 3 * N * sizeof(float), "peak bytes: 3 steps' values");
+    vsim_rules_summary_release(&s);
+    vsim_rules_destroy(rs);
+}
+
 static void test_record_and_exec(void)
 {
     int64_t steps[2] = { 0, 10 };
@@ -490,6 +544,7 @@ int main(void)
     test_missing_reported_once();
     test_vanishing_edge();
     test_weight_update_num_steps();
+    test_shared_buffers();
     test_record_and_exec();
     test_confusion();
     test_kernels();
