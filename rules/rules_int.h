@@ -200,7 +200,17 @@ VSIM_INTERNAL const char *vsim_rule_layer_act(const rule_ctx *c, const char *ten
 /* A scalar's value (first element) of an entry; NaN if none. */
 VSIM_INTERNAL double vsim_rule_scalar(const rule_entry *e);
 
-/* Deterministic parallel kernels over two same-shape tensors (any dtypes). */
+/*
+ * Kernels over at least this many elements use the OpenMP team; smaller ones
+ * run serially: waking the team costs more than their work, and on a busy
+ * machine a worker can wait a whole timeslice for a core.
+ */
+#define RULE_PAR_MIN_ELEMS 262144
+
+/*
+ * Deterministic kernels over two same-shape contiguous tensors (any dtypes;
+ * float32 pairs take a vectorised path). Parallel from RULE_PAR_MIN_ELEMS.
+ */
 VSIM_INTERNAL double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b,
                                        int n_threads);
 /* numpy.allclose(a, b, rtol, atol, equal_nan): |a - b| <= atol + rtol * |b|. */

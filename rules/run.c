@@ -392,7 +392,8 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
             continue;
         sp.percentiles = (need[ti] & RULE_NEED_PCT) ? pct : NULL;
         sp.n_percentiles = (need[ti] & RULE_NEED_PCT) ? 2 : 0;
-        sp.n_threads = u->p->n_threads;
+        /* Same results for any thread count; small tensors skip waking the team. */
+        sp.n_threads = vsim_tensor_n_elems(&e->view) < RULE_PAR_MIN_ELEMS ? 1 : u->p->n_threads;
         t0 = mono_s();
         rc = vsim_stats_compute(&e->view, &sp, &e->st, NULL);
         u->sum->stats_s += mono_s() - t0;

@@ -498,7 +498,7 @@ static void test_confusion(void)
 
 static void test_kernels(void)
 {
-    enum { N = 200000 };
+    enum { N = 300000 };   /* above RULE_PAR_MIN_ELEMS: the parallel path */
     float *a = vsim_mallocarray(N, sizeof(float)), *b = vsim_mallocarray(N, sizeof(float));
     size_t n = N;
     vsim_tensor ta, tb;
@@ -525,6 +525,40 @@ static void test_kernels(void)
     vsim_free(b);
 }
 
+/* The float32 kernels agree with the generic (float64) path on every special pair. */
+static void test_kernels_f32(void)
+{
+    static const float sp[] = { 0.0f, -0.0f, 1.0f, 1.00001f, -1.0f, 1e-8f, 3e38f, -3e38f,
+                                INFINITY, -INFINITY, NAN };
+    enum { NS = sizeof(sp) / sizeof(sp[0]) };
+    const double tol[][2] = { { 1e-5, 1e-8 }, { 0, 0 }, { 0.5, 0.1 } };
+    size_t n3 = 3;
+    int ok = 1;
+
+    for (size_t i = 0; i < NS; i++)
+        for (size_t j = 0; j < NS; j++)
+            for (size_t t = 0; t < 3; t++)
+                for (int en = 0; en < 2; en++) {
+                    float fa[3] = { 1, sp[i], 2 }, fb[3] = { 1, sp[j], 2 };
+                    double da[3] = { 1, (double)sp[i], 2 }, db[3] = { 1, (double)sp[j], 2 };
+                    vsim_tensor a32, b32, a64, b64;
+
+                    vsim_tensor_init(&a32, VSIM_F32, 1, &n3, fa);
+                    vsim_tensor_init(&b32, VSIM_F32, 1, &n3, fb);
+                    vsim_tensor_init(&a64, VSIM_F64, 1, &n3, da);
+                    vsim_tensor_init(&b64, VSIM_F64, 1, &n3, db);
+                    ok &= vsim_rule_allclose(&a32, &b32, tol[t][0], tol[t][1], en, 1) ==
+                          vsim_rule_allclose(&a64, &b64, tol[t][0], tol[t][1], en, 1);
+                    if (t == 0 && en == 0) {
+                        double x = vsim_rule_diff_l2(&a32, &b32, 1);
+                        double y = vsim_rule_diff_l2(&a64, &b64, 1);
+
+                        ok &= x == y || (isnan(x) && isnan(y));
+                    }
+                }
+    VT_CHECK(ok, "float32 and float64 kernels agree on 0, -0, tiny, huge, inf, NaN");
+}
+
 int main(void)
 {
     char cmd[300];
@@ -548,6 +582,7 @@ int main(void)
     test_record_and_exec();
     test_confusion();
     test_kernels();
+    test_kernels_f32();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmp_root);
