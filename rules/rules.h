@@ -127,8 +127,8 @@ typedef struct vsim_rules_summary {
     double read_s;             /* seconds spent reading tensors (once per step) */
     double stats_s;            /* seconds computing their shared statistics */
     double eval_s;             /* seconds evaluating the rules */
-    size_t n_buf_reads;        /* tensors read into buffers */
-    size_t n_buf_new;          /* of which into newly allocated ones (the rest reused one) */
+    size_t n_buf_reads;        /* tensors of 64 KiB and more read (smaller ones: malloc) */
+    size_t n_buf_new;          /* of which into newly allocated buffers (the rest reused one) */
     size_t peak_buf_bytes;     /* most bytes of value buffers alive at once: the step's
                                   tensors, the values rules keep (WeightUpdateRatio: the
                                   previous step's, UnchangedTensor: num_steps - 1 steps'),

@@ -72,8 +72,8 @@ typedef struct rule_buf {
  */
 typedef struct rule_pool {
     rule_buf *free;
-    size_t n_new;             /* buffers allocated */
-    size_t n_got;             /* buffers handed out (new or reused) */
+    size_t n_new;             /* poolable buffers (64 KiB and more) allocated */
+    size_t n_got;             /* poolable buffers handed out (new or reused) */
     size_t live_bytes;        /* bytes of the buffers allocated and not yet freed */
     size_t peak_bytes;
 } rule_pool;

@@ -381,12 +381,12 @@ rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes)
             vsim_free(b);
             return NULL;
         }
-        pool->n_new++;
+        pool->n_new += n_bytes >= POOL_MIN_BYTES;
         pool->live_bytes += n_bytes;
         if (pool->live_bytes > pool->peak_bytes)
             pool->peak_bytes = pool->live_bytes;
     }
-    pool->n_got++;
+    pool->n_got += n_bytes >= POOL_MIN_BYTES;
     b->n_refs = 1;
     b->next = NULL;
     return b;
