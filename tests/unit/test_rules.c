@@ -410,6 +410,54 @@ static void test_shared_buffers(void)
     vsim_rules_destroy(rs);
 }
 
+/*
+ * The pool is bounded: a gradient that doubles in size every step never fits a
+ * pooled buffer, and a buffer unused for a whole step is freed, so the peak is
+ * the last two steps' buffers, not all six.
+ */
+static void test_pool_bounded(void)
+{
+    enum { STEPS = 6, N0 = 20000 };
+    vsim_writer_params wp = VSIM_WRITER_PARAMS_INIT;
+    vsim_save_config every = VSIM_SAVE_CONFIG_INIT;
+    vsim_rules_params p = VSIM_RULES_PARAMS_INIT;
+    vsim_rules_summary s = VSIM_RULES_SUMMARY_INIT;
+    float *v = vsim_calloc((size_t)N0 << (STEPS - 1), sizeof(float));
+    vsim_rules *rs;
+    vsim_writer *w;
+    int rc;
+
+    every.save_interval = 1;
+    wp.durable = 0;
+    rc = v ? vsim_writer_open(newdir("pool"), &wp, &w) : VSIM_ENOMEM;
+    if (!rc)
+        rc = vsim_writer_set_collection(w, "gradients", NULL, &every);
+    for (int64_t st = 0; !rc && st < STEPS; st++) {
+        size_t n = (size_t)N0 << st;
+        vsim_tensor t;
+
+        for (size_t i = 0; i < n; i++)
+            v[i] = 1.0f;
+        vsim_tensor_init(&t, VSIM_F32, 1, &n, v);
+        rc = vsim_writer_begin_step(w, st, VSIM_MODE_TRAIN, st);
+        if (!rc)
+            rc = vsim_writer_save(w, "gradients/l/weight", "gradients", &t);
+        if (!rc)
+            rc = vsim_writer_end_step(w);
+    }
+    if (!rc)
+        rc = vsim_writer_close(w, "completed", STEPS - 1);
+    vsim_free(v);
+    VT_CHECK(rc == VSIM_OK, "write a growing gradient");
+    VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, "VanishingGradient") ==
+             VSIM_OK && vsim_rules_run(rs, newdir("pool"), &p, &s) == VSIM_OK, "run");
+    VT_CHECK(s.n_buf_reads == STEPS && s.n_buf_new == STEPS, "a new buffer every step");
+    VT_CHECK(s.peak_buf_bytes == (((size_t)N0 << (STEPS - 1)) + ((size_t)N0 << (STEPS - 2))) *
+             sizeof(float), "peak: this step's buffer and the last step's, no more");
+    vsim_rules_summary_release(&s);
+    vsim_rules_destroy(rs);
+}
+
 static void test_record_and_exec(void)
 {
     int64_t steps[2] = { 0, 10 };
@@ -579,6 +627,7 @@ int main(void)
     test_vanishing_edge();
     test_weight_update_num_steps();
     test_shared_buffers();
+    test_pool_bounded();
     test_record_and_exec();
     test_confusion();
     test_kernels();
