@@ -1258,6 +1258,21 @@ static size_t entry_bytes(const entry *e)
     return n;
 }
 
+int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, int worker,
+                           size_t *out_bytes)
+{
+    const shard *s;
+    const entry *e;
+    int rc = locate(t, name, step, worker, 'v', &s, &e);
+
+    if (rc)
+        return rc;
+    if (entry_bytes(e) == SIZE_MAX)
+        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", s->path, name);
+    *out_bytes = entry_bytes(e);
+    return VSIM_OK;
+}
+
 int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, int worker,
                          void *buf, size_t cap_bytes, vsim_tensor *out_view)
 {

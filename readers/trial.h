@@ -100,6 +100,13 @@ int vsim_trial_read(const vsim_trial *t, const char *name, int64_t step, int wor
 int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, int worker,
                          void *buf, size_t cap_bytes, vsim_tensor *out_view);
 /*
+ * Bytes vsim_trial_read_into needs for name at (step, worker), from the index
+ * (no I/O), so a caller can size or reuse its buffer. VSIM_ENOTFOUND if values
+ * were not saved there; VSIM_EFORMAT for an impossible shape.
+ */
+int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, int worker,
+                           size_t *out_bytes);
+/*
  * Saved reductions of name at (step, worker): values[r] for each r in *out_mask
  * (values has VSIM_N_REDUCTIONS entries).
  */

@@ -42,16 +42,19 @@ static size_t count_inactive(const vsim_tensor *t, double lo, double hi, double 
 {
     size_t b, c, s, n_inactive = 0;
     long nc;
-#ifndef _OPENMP
-    (void)n_threads;
-#endif
+    int par;
 
     node_dims(t, &b, &c, &s);
     nc = (long)c;
     *n_nodes = c;
+    par = b * c * s >= RULE_PAR_MIN_ELEMS;
+#ifndef _OPENMP
+    (void)n_threads;
+    (void)par;
+#endif
 #pragma omp parallel for schedule(static) default(none) \
     shared(t, b, c, s, nc, lo, hi, inactivity_pct) reduction(+ : n_inactive) \
-    num_threads(vsim_omp_resolve(n_threads))
+    num_threads(vsim_omp_resolve(n_threads)) if (par)
     for (long j = 0; j < nc; j++) {
         size_t active = 0;
 

@@ -153,12 +153,14 @@ static void knn_point(const knn_job *j, size_t i, double *dist, size_t *nb)
 static void knn_all(knn_job *j, int n_threads)
 {
     long n = (long)j->n;
+    int par = (double)j->n * (double)j->n * (double)j->dim >= (double)RULE_PAR_MIN_ELEMS;
 #ifndef _OPENMP
     (void)n_threads;
+    (void)par;
 #endif
 
 #pragma omp parallel for schedule(dynamic, 16) default(none) shared(j, n) \
-    num_threads(vsim_omp_resolve(n_threads))
+    num_threads(vsim_omp_resolve(n_threads)) if (par)
     for (long i = 0; i < n; i++) {
         size_t th = (size_t)vsim_omp_thread_num();
 

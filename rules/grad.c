@@ -2,7 +2,7 @@
  * rules/grad.c - rules over gradients and weights: VanishingGradient,
  * ExplodingTensor, WeightUpdateRatio and PoorWeightInitialization (smdebug's
  * built-ins). Statistics come from analyze/stats.h through the shared step
- * entries; WeightUpdateRatio keeps a copy of each weight's previous value.
+ * entries; WeightUpdateRatio keeps a reference to each weight's previous value.
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -118,8 +118,8 @@ typedef struct prev_w {
     int mode;
     int64_t ms, gs;
     double l2;
-    vsim_tensor view;
-    void *data;
+    vsim_tensor view;          /* view.data is buf->data */
+    rule_buf *buf;             /* a reference to the step's buffer (no copy) */
 } prev_w;
 
 typedef struct prev_set {
@@ -141,7 +141,7 @@ static void prev_destroy(vsim_rule *r)
     if (!ps)
         return;
     for (size_t i = 0; i < ps->n; i++)
-        vsim_free(ps->p[i].data);
+        vsim_rule_buf_drop(NULL, ps->p[i].buf);
     vsim_free(ps->p);
     vsim_free(ps);
 }
@@ -177,21 +177,15 @@ static int same_shape(const vsim_tensor *a, const vsim_tensor *b)
     return 1;
 }
 
-/* Keep a copy of e as the previous value (the buffer is reused when the shape allows). */
-static int keep_prev(prev_w *p, const rule_entry *e, const vsim_step_info *st)
+/* Keep e as the previous value: a reference to the step's buffer, dropping the older one. */
+static void keep_prev(rule_ctx *c, prev_w *p, const rule_entry *e)
 {
-    if (p->data && same_shape(&p->view, &e->view)) {
-        memcpy(p->data, e->data, vsim_tensor_n_elems(&e->view) * vsim_dtype_size(e->view.dtype));
-    } else {
-        vsim_free(p->data);
-        p->data = NULL;
-        if (vsim_rule_copy(&e->view, &p->view, &p->data))
-            return VSIM_ENOMEM;
-    }
-    p->ms = st->mode_step;
-    p->gs = st->step;
+    vsim_rule_buf_drop(&c->pool, p->buf);
+    p->buf = vsim_rule_buf_hold(e->buf);
+    p->view = e->view;
+    p->ms = c->step->mode_step;
+    p->gs = c->step->step;
     p->l2 = e->st.l2;
-    return VSIM_OK;
 }
 
 static int wur_one(vsim_rule *r, rule_ctx *c, prev_w *p, const rule_entry *e, const char *name)
@@ -201,7 +195,7 @@ static int wur_one(vsim_rule *r, rule_ctx *c, prev_w *p, const rule_entry *e, co
     const double small = vsim_rule_p(r, "small_threshold")->d;
     double ratio;
 
-    if (!p->data || !same_shape(&p->view, &e->view) ||
+    if (!p->buf || !same_shape(&p->view, &e->view) ||
         (ns->set && p->ms < c->step->mode_step - ns->i))
         return 2;
     ratio = vsim_rule_diff_l2(&e->view, &p->view, c->n_threads) /
@@ -237,8 +231,9 @@ static int wur_eval(vsim_rule *r, rule_ctx *c)
         if (!p)
             return vsim_fail(VSIM_ENOMEM, "out of memory");
         rc = wur_one(r, c, p, e, vsim_rule_tensor_name(c, r->tensors[k]));
-        if (rc < 0 || keep_prev(p, e, c->step))
+        if (rc < 0)
             return VSIM_ENOMEM;
+        keep_prev(c, p, e);
         fired |= rc == 1;
         evaluated |= rc <= 1;
     }

@@ -127,6 +127,12 @@ typedef struct vsim_rules_summary {
     double read_s;             /* seconds spent reading tensors (once per step) */
     double stats_s;            /* seconds computing their shared statistics */
     double eval_s;             /* seconds evaluating the rules */
+    size_t n_buf_reads;        /* tensors of 64 KiB and more read (smaller ones: malloc) */
+    size_t n_buf_new;          /* of which into newly allocated buffers (the rest reused one) */
+    size_t peak_buf_bytes;     /* most bytes of value buffers alive at once: the step's
+                                  tensors, the values rules keep (WeightUpdateRatio: the
+                                  previous step's, UnchangedTensor: num_steps - 1 steps'),
+                                  and the pool of buffers released at the last step */
 } vsim_rules_summary;
 
 #define VSIM_RULES_SUMMARY_INIT { .last_step = -1 }

@@ -48,12 +48,53 @@ enum {
     RULE_NEED_PCT = 4         /* stats with the 5th and 95th percentiles */
 };
 
+/*
+ * A tensor's values, shared by reference instead of copied. The runner reads a
+ * step's tensors into buffers (one reference each, dropped when the step is
+ * done); a rule that needs a value at later steps (WeightUpdateRatio's
+ * previous weights, UnchangedTensor's last num_steps - 1 values) holds a
+ * reference and drops it when it no longer needs it. A buffer nobody holds
+ * goes back to the runner's pool and the next read reuses it: no copies, no
+ * fresh pages every step. Its bytes are never written while it is held.
+ */
+typedef struct rule_buf {
+    int n_refs;
+    int idle;                 /* in the pool: steps it went unused */
+    size_t cap_bytes;
+    void *data;
+    struct rule_buf *next;    /* pool list */
+} rule_buf;
+
+/*
+ * Buffers nobody holds, kept for reuse. Bounded: a buffer left unused for a
+ * whole step is freed (vsim_rule_pool_trim), so the pool holds at most what
+ * was released at the end of the last step. Counters are for the summary.
+ */
+typedef struct rule_pool {
+    rule_buf *free;
+    size_t n_new;             /* poolable buffers (64 KiB and more) allocated */
+    size_t n_got;             /* poolable buffers handed out (new or reused) */
+    size_t live_bytes;        /* bytes of the buffers allocated and not yet freed */
+    size_t peak_bytes;
+} rule_pool;
+
+/* A buffer of at least n_bytes with one reference: a pooled one if it fits, else new; NULL. */
+VSIM_INTERNAL rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes);
+/* Take one more reference to b; returns b. */
+VSIM_INTERNAL rule_buf *vsim_rule_buf_hold(rule_buf *b);
+/* Drop a reference (NULL b: nothing); the last one returns b to pool, or frees it if pool is NULL. */
+VSIM_INTERNAL void vsim_rule_buf_drop(rule_pool *pool, rule_buf *b);
+/* End of a step: free the pooled buffers that went unused for a whole step. */
+VSIM_INTERNAL void vsim_rule_pool_trim(rule_pool *pool);
+/* Free every pooled buffer (held ones stay with their holders). */
+VSIM_INTERNAL void vsim_rule_pool_release(rule_pool *pool);
+
 /* One tensor read at the current step (worker 0). */
 typedef struct rule_entry {
     int present;              /* read at this step */
-    int has_values;           /* view/data valid (else only reductions were saved) */
-    vsim_tensor view;
-    void *data;
+    int has_values;           /* view/buf valid (else only reductions were saved) */
+    vsim_tensor view;         /* view.data is buf->data */
+    rule_buf *buf;            /* the runner's reference; rules hold more to keep it */
     unsigned red_mask;        /* saved reductions */
     double red[VSIM_N_REDUCTIONS];
     int has_stats;
@@ -110,6 +151,7 @@ struct rule_ctx {
     double now;                       /* wall clock, seconds since the epoch */
     double last_arrival;              /* watch: when the newest step was first seen */
     int n_threads;
+    rule_pool pool;                   /* read buffers nobody holds */
     vsim_rule *rule;                  /* the rule being evaluated */
     vsim_verdict *out;                /* verdicts emitted by the rule at this call */
     size_t n_out, cap_out;
@@ -158,14 +200,22 @@ VSIM_INTERNAL const char *vsim_rule_layer_act(const rule_ctx *c, const char *ten
 /* A scalar's value (first element) of an entry; NaN if none. */
 VSIM_INTERNAL double vsim_rule_scalar(const rule_entry *e);
 
-/* Deterministic parallel kernels over two same-shape tensors (any dtypes). */
+/*
+ * Kernels over at least this many elements use the OpenMP team; smaller ones
+ * run serially: waking the team costs more than their work, and on a busy
+ * machine a worker can wait a whole timeslice for a core.
+ */
+#define RULE_PAR_MIN_ELEMS 262144
+
+/*
+ * Deterministic kernels over two same-shape contiguous tensors (any dtypes;
+ * float32 pairs take a vectorised path). Parallel from RULE_PAR_MIN_ELEMS.
+ */
 VSIM_INTERNAL double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b,
                                        int n_threads);
 /* numpy.allclose(a, b, rtol, atol, equal_nan): |a - b| <= atol + rtol * |b|. */
 VSIM_INTERNAL int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol,
                                      double atol, int equal_nan, int n_threads);
-/* Deep copy of a view into contiguous memory (vsim_malloc'ed data). */
-VSIM_INTERNAL int vsim_rule_copy(const vsim_tensor *src, vsim_tensor *dst, void **data);
 
 /* A (mode step, value) history of a scalar series, for the loss-like rules. */
 typedef struct rule_series {

@@ -332,6 +332,28 @@ static int wants_step(const vsim_rule *r, const vsim_step_info *st)
     return !r->ended && (!r->modes || (r->modes & (1u << st->mode)));
 }
 
+/* Read the values of name at step into a (reused) pooled buffer; VSIM_ENOTFOUND if none. */
+static int read_values(runner *u, const char *name, int64_t step, rule_entry *e)
+{
+    size_t n_bytes;
+    int rc = vsim_trial_value_bytes(u->trial, name, step, 0, &n_bytes);
+
+    if (rc)
+        return rc;
+    e->buf = vsim_rule_buf_get(&u->ctx.pool, n_bytes);
+    if (!e->buf)
+        return vsim_fail(VSIM_ENOMEM, "out of memory reading '%s' (%zu bytes)", name, n_bytes);
+    rc = vsim_trial_read_into(u->trial, name, step, 0, e->buf->data, e->buf->cap_bytes,
+                              &e->view);
+    if (rc) {
+        vsim_rule_buf_drop(&u->ctx.pool, e->buf);
+        e->buf = NULL;
+        return rc;
+    }
+    e->has_values = 1;
+    return VSIM_OK;
+}
+
 /* Read every tensor some rule needs at step st, once, with its statistics. */
 static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
 {
@@ -355,15 +377,13 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
 
         if (!need[ti] || !vsim_trial_has(u->trial, ti, st->step, 0))
             continue;
-        rc = vsim_trial_read(u->trial, name, st->step, 0, &e->view, &e->data);
+        rc = read_values(u, name, st->step, e);
         if (rc == VSIM_ENOTFOUND) {
             rc = vsim_trial_read_reductions(u->trial, name, st->step, 0, e->red, &e->red_mask);
             if (rc == VSIM_ENOTFOUND) {
                 rc = VSIM_OK;
                 continue;
             }
-        } else if (!rc) {
-            e->has_values = 1;
         }
         if (rc)
             return rc;
@@ -372,7 +392,8 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
             continue;
         sp.percentiles = (need[ti] & RULE_NEED_PCT) ? pct : NULL;
         sp.n_percentiles = (need[ti] & RULE_NEED_PCT) ? 2 : 0;
-        sp.n_threads = u->p->n_threads;
+        /* Same results for any thread count; small tensors skip waking the team. */
+        sp.n_threads = vsim_tensor_n_elems(&e->view) < RULE_PAR_MIN_ELEMS ? 1 : u->p->n_threads;
         t0 = mono_s();
         rc = vsim_stats_compute(&e->view, &sp, &e->st, NULL);
         u->sum->stats_s += mono_s() - t0;
@@ -383,12 +404,14 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
     return rc;
 }
 
+/* Drop the step's references (held buffers stay with their rules) and trim the pool. */
 static void clear_entries(rule_ctx *c)
 {
     for (size_t ti = 0; ti < c->n_entries; ti++) {
-        vsim_free(c->entries[ti].data);
+        vsim_rule_buf_drop(&c->pool, c->entries[ti].buf);
         memset(&c->entries[ti], 0, sizeof(c->entries[ti]));
     }
+    vsim_rule_pool_trim(&c->pool);
 }
 
 static int eval_step(runner *u, const vsim_step_info *st)
@@ -539,6 +562,9 @@ static int fill_summary(runner *u)
     for (size_t i = 0; i < s->n_rules; i++)
         s->rules[i] = u->rs->rules[i]->sum;
     s->n_problems = u->trial ? vsim_trial_n_problems(u->trial) : 0;
+    s->n_buf_reads = u->ctx.pool.n_got;
+    s->n_buf_new = u->ctx.pool.n_new;
+    s->peak_buf_bytes = u->ctx.pool.peak_bytes;
     return VSIM_OK;
 }
 
@@ -568,6 +594,7 @@ int vsim_rules_run(vsim_rules *rs, const char *run_dir, const vsim_rules_params 
     if (!rc)
         rc = fill_summary(&u);
     clear_entries(&u.ctx);
+    vsim_rule_pool_release(&u.ctx.pool);
     vsim_free(u.ctx.entries);
     vsim_free(u.ctx.out);
     vsim_trial_close(u.trial);

@@ -127,8 +127,8 @@ typedef struct hist {
     size_t ti;
     size_t n, head;
     int64_t *gs;
-    vsim_tensor *view;
-    void **data;
+    vsim_tensor *view;         /* view[j].data is buf[j]->data */
+    rule_buf **buf;            /* references to the steps' buffers (no copies) */
 } hist;
 
 typedef struct hist_set {
@@ -161,8 +161,8 @@ static void ut_destroy(vsim_rule *r)
         return;
     for (size_t i = 0; i < hs->n; i++) {
         for (size_t j = 0; j < hs->depth; j++)
-            vsim_free(hs->h[i].data[j]);
-        vsim_free(hs->h[i].data);
+            vsim_rule_buf_drop(NULL, hs->h[i].buf[j]);
+        vsim_free(hs->h[i].buf);
         vsim_free(hs->h[i].view);
         vsim_free(hs->h[i].gs);
     }
@@ -191,11 +191,11 @@ static hist *get_hist(hist_set *hs, size_t ti)
     h->ti = ti;
     h->gs = vsim_calloc(hs->depth, sizeof(*h->gs));
     h->view = vsim_calloc(hs->depth, sizeof(*h->view));
-    h->data = vsim_calloc(hs->depth, sizeof(*h->data));
-    if (!h->gs || !h->view || !h->data) {
+    h->buf = vsim_calloc(hs->depth, sizeof(*h->buf));
+    if (!h->gs || !h->view || !h->buf) {
         vsim_free(h->gs);
         vsim_free(h->view);
-        vsim_free(h->data);
+        vsim_free(h->buf);
         return NULL;
     }
     hs->n++;
@@ -229,10 +229,9 @@ static int ut_one(vsim_rule *r, rule_ctx *c, hist_set *hs, hist *h, const rule_e
     } else {
         h->n++;
     }
-    vsim_free(h->data[slot]);
-    h->data[slot] = NULL;
-    if (vsim_rule_copy(&e->view, &h->view[slot], &h->data[slot]))
-        return -1;
+    vsim_rule_buf_drop(&c->pool, h->buf[slot]);
+    h->buf[slot] = vsim_rule_buf_hold(e->buf);
+    h->view[slot] = e->view;
     h->gs[slot] = c->step->step;
     return rc;
 }

@@ -6,6 +6,7 @@
  * tensors: fixed 64 Ki-element blocks, partial results summed in block order.
  * SPDX-License-Identifier: MIT
  */
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 #include "rules/rules_int.h"
 
 #define BLOCK_ELEMS 65536
+/* Smaller buffers come from malloc each time: they cost no page faults worth pooling. */
+#define POOL_MIN_BYTES 65536
 
 int vsim_rule_emit(rule_ctx *c, int result, const char *tensor, int64_t ref_step, double value,
                    double threshold, const char *fmt, ...)
@@ -193,30 +196,64 @@ static inline double load(const vsim_tensor *t, size_t i)
     }
 }
 
+/*
+ * Sum of (a[i] - b[i])^2 in double: eight independent accumulators in a fixed
+ * order, so that gcc -O2 vectorises the loop and the sum of a block does not
+ * depend on who computes it.
+ */
+static double diff2_f32(const float *a, const float *b, size_t n)
+{
+    double s[8] = { 0 };
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) {
+            double d = (double)a[i + k] - (double)b[i + k];
+
+            s[k] += d * d;
+        }
+    for (; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+
+        s[i % 8] += d * d;
+    }
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static double diff2_block(const vsim_tensor *a, const vsim_tensor *b, size_t lo, size_t hi)
+{
+    double s = 0.0;
+
+    if (a->dtype == VSIM_F32 && b->dtype == VSIM_F32)
+        return diff2_f32((const float *)a->data + lo, (const float *)b->data + lo, hi - lo);
+    for (size_t i = lo; i < hi; i++) {
+        double d = load(a, i) - load(b, i);
+
+        s += d * d;
+    }
+    return s;
+}
+
 double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b, int n_threads)
 {
     size_t n = vsim_tensor_n_elems(a), n_blocks = (n + BLOCK_ELEMS - 1) / BLOCK_ELEMS;
     double *part = vsim_calloc(n_blocks ? n_blocks : 1, sizeof(double)), sum = 0.0;
     long nb = (long)n_blocks;
+    int par = n >= RULE_PAR_MIN_ELEMS;
 #ifndef _OPENMP
     (void)n_threads;
+    (void)par;
 #endif
 
     VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
     if (!part)
         return (double)NAN;
 #pragma omp parallel for schedule(static) default(none) shared(a, b, part, n, nb) \
-    num_threads(vsim_omp_resolve(n_threads))
+    num_threads(vsim_omp_resolve(n_threads)) if (par)
     for (long k = 0; k < nb; k++) {
         size_t lo = (size_t)k * BLOCK_ELEMS, hi = lo + BLOCK_ELEMS < n ? lo + BLOCK_ELEMS : n;
-        double s = 0.0;
 
-        for (size_t i = lo; i < hi; i++) {
-            double d = load(a, i) - load(b, i);
-
-            s += d * d;
-        }
-        part[k] = s;
+        part[k] = diff2_block(a, b, lo, hi);
     }
     for (size_t k = 0; k < n_blocks; k++)
         sum += part[k];
@@ -224,36 +261,79 @@ double vsim_rule_diff_l2(const vsim_tensor *a, const vsim_tensor *b, int n_threa
     return sqrt(sum);
 }
 
+/*
+ * 1 if some a[i], b[i] is not numpy-close, for float32: branch-free over runs
+ * of 1024 values so that it vectorises, stopping after the first run that
+ * differs. Finite pairs: |x - y| <= atol + rtol |y|; otherwise equal
+ * infinities, or two NaN with equal_nan.
+ */
+static int differ_f32(const float *a, const float *b, size_t n, double rtol, double atol,
+                      int equal_nan)
+{
+    for (size_t lo = 0; lo < n; lo += 1024) {
+        size_t hi = n - lo < 1024 ? n : lo + 1024;
+        int bad = 0;
+
+        for (size_t i = lo; i < hi; i++) {
+            double x = (double)a[i], y = (double)b[i];
+            int fin = (fabs(x) <= DBL_MAX) & (fabs(y) <= DBL_MAX);
+            int close = fabs(x - y) <= atol + rtol * fabs(y);
+            int same = (x == y) | (equal_nan & (x != x) & (y != y));
+
+            bad |= (fin & !close) | (!fin & !same);
+        }
+        if (bad)
+            return 1;
+    }
+    return 0;
+}
+
+static int differ_any(const vsim_tensor *a, const vsim_tensor *b, size_t lo, size_t hi,
+                      double rtol, double atol, int equal_nan)
+{
+    int d = 0;
+
+    if (a->dtype == VSIM_F32 && b->dtype == VSIM_F32)
+        return differ_f32((const float *)a->data + lo, (const float *)b->data + lo, hi - lo,
+                          rtol, atol, equal_nan);
+    for (size_t i = lo; i < hi && !d; i++) {
+        double x = load(a, i), y = load(b, i);
+
+        if (isnan(x) || isnan(y))
+            d = !(equal_nan && isnan(x) && isnan(y));
+        else if (isinf(x) || isinf(y))
+            d = x != y;
+        else
+            d = !(fabs(x - y) <= atol + rtol * fabs(y));
+    }
+    return d;
+}
+
 int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, double atol,
                        int equal_nan, int n_threads)
 {
     size_t n = vsim_tensor_n_elems(a);
     long nb = (long)((n + BLOCK_ELEMS - 1) / BLOCK_ELEMS);
-    int differ = 0;
+    int differ = 0, par = n >= RULE_PAR_MIN_ELEMS;
 #ifndef _OPENMP
     (void)n_threads;
+    (void)par;
 #endif
 
     VSIM_ASSERT(vsim_tensor_is_contiguous(a) && vsim_tensor_is_contiguous(b));
     if (n != vsim_tensor_n_elems(b))
         return 0;
+    equal_nan = !!equal_nan;
 #pragma omp parallel for schedule(static) default(none) \
-    shared(a, b, n, nb, rtol, atol, equal_nan, differ) num_threads(vsim_omp_resolve(n_threads))
+    shared(a, b, n, nb, rtol, atol, equal_nan, differ) num_threads(vsim_omp_resolve(n_threads)) \
+    if (par)
     for (long k = 0; k < nb; k++) {
         size_t lo = (size_t)k * BLOCK_ELEMS, hi = lo + BLOCK_ELEMS < n ? lo + BLOCK_ELEMS : n;
-        int d = 0;
+        int seen;
 
-        for (size_t i = lo; i < hi && !d; i++) {
-            double x = load(a, i), y = load(b, i);
-
-            if (isnan(x) || isnan(y))
-                d = !(equal_nan && isnan(x) && isnan(y));
-            else if (isinf(x) || isinf(y))
-                d = x != y;
-            else
-                d = !(fabs(x - y) <= atol + rtol * fabs(y));
-        }
-        if (d) {
+#pragma omp atomic read
+        seen = differ;
+        if (!seen && differ_any(a, b, lo, hi, rtol, atol, equal_nan)) {
 #pragma omp atomic write
             differ = 1;
         }
@@ -261,19 +341,99 @@ int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, 
     return !differ;
 }
 
-int vsim_rule_copy(const vsim_tensor *src, vsim_tensor *dst, void **data)
+static void buf_free(rule_pool *pool, rule_buf *b)
 {
-    size_t n = vsim_tensor_n_elems(src), sz = vsim_dtype_size(src->dtype);
-    void *p = vsim_mallocarray(n ? n : 1, sz);
+    if (pool)
+        pool->live_bytes -= b->cap_bytes;
+    vsim_free(b->data);
+    vsim_free(b);
+}
 
-    *data = NULL;
-    if (!p)
-        return vsim_fail(VSIM_ENOMEM, "out of memory copying a tensor (%zu elements)", n);
-    VSIM_ASSERT(vsim_tensor_is_contiguous(src));
-    memcpy(p, src->data, n * sz);
-    vsim_tensor_init(dst, src->dtype, src->ndim, src->shape, p);
-    *data = p;
-    return VSIM_OK;
+/* The smallest pooled buffer that holds n_bytes and wastes at most half of itself. */
+static rule_buf *pool_take(rule_pool *pool, size_t n_bytes)
+{
+    rule_buf **best = NULL;
+
+    for (rule_buf **p = &pool->free; *p; p = &(*p)->next)
+        if ((*p)->cap_bytes >= n_bytes && (*p)->cap_bytes / 2 <= n_bytes &&
+            (!best || (*p)->cap_bytes < (*best)->cap_bytes))
+            best = p;
+    if (best) {
+        rule_buf *b = *best;
+
+        *best = b->next;
+        return b;
+    }
+    return NULL;
+}
+
+rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes)
+{
+    rule_buf *b = n_bytes >= POOL_MIN_BYTES ? pool_take(pool, n_bytes) : NULL;
+
+    if (!b) {
+        b = vsim_calloc(1, sizeof(*b));
+        if (!b)
+            return NULL;
+        b->cap_bytes = n_bytes;
+        b->data = vsim_malloc(n_bytes ? n_bytes : 1);
+        if (!b->data) {
+            vsim_free(b);
+            return NULL;
+        }
+        pool->n_new += n_bytes >= POOL_MIN_BYTES;
+        pool->live_bytes += n_bytes;
+        if (pool->live_bytes > pool->peak_bytes)
+            pool->peak_bytes = pool->live_bytes;
+    }
+    pool->n_got += n_bytes >= POOL_MIN_BYTES;
+    b->n_refs = 1;
+    b->next = NULL;
+    return b;
+}
+
+rule_buf *vsim_rule_buf_hold(rule_buf *b)
+{
+    b->n_refs++;
+    return b;
+}
+
+void vsim_rule_buf_drop(rule_pool *pool, rule_buf *b)
+{
+    if (!b || --b->n_refs > 0)
+        return;
+    VSIM_ASSERT(b->n_refs == 0);
+    if (!pool || b->cap_bytes < POOL_MIN_BYTES) {
+        buf_free(pool, b);
+        return;
+    }
+    b->idle = 0;
+    b->next = pool->free;
+    pool->free = b;
+}
+
+void vsim_rule_pool_trim(rule_pool *pool)
+{
+    for (rule_buf **p = &pool->free; *p;) {
+        rule_buf *b = *p;
+
+        if (b->idle++ >= 1) {
+            *p = b->next;
+            buf_free(pool, b);
+        } else {
+            p = &b->next;
+        }
+    }
+}
+
+void vsim_rule_pool_release(rule_pool *pool)
+{
+    while (pool->free) {
+        rule_buf *b = pool->free;
+
+        pool->free = b->next;
+        buf_free(pool, b);
+    }
 }
 
 int vsim_rule_series_push(rule_series *s, int64_t ms, int64_t gs, double v)

@@ -356,6 +356,108 @@ static void test_weight_update_num_steps(void)
     VT_CHECK(n_fired(&g, fs, NULL, 4) == 1 && fs[0] == 1, "step 10 vs 1 is > 5 behind: skip");
 }
 
+/*
+ * WeightUpdateRatio and UnchangedTensor on one large weight: they keep
+ * references to the steps' buffers (no copies) and the runner reuses the
+ * buffers nobody holds, so 8 steps need num_steps buffers, not 8 (or 8 + copies).
+ */
+static void test_shared_buffers(void)
+{
+    enum { N = 20000, STEPS = 8 };
+    int64_t steps[STEPS];
+    float *v = vsim_mallocarray((size_t)N * STEPS, sizeof(float));
+    const char *specs[] = { "WeightUpdateRatio", "UnchangedTensor:collection_names=weights",
+                            NULL };
+    vsim_rules_params p = VSIM_RULES_PARAMS_INIT;
+    vsim_rules_summary s = VSIM_RULES_SUMMARY_INIT;
+    int64_t want_wur[] = { 1, 2, 3, 4, 5, 6, 7 }, want_ut[] = { 2, 5, 6, 7 };
+    int64_t want_ut_ref[] = { 0, 3, 4, 5 };
+    size_t n_wur = 0, n_ut = 0, ok = 1;
+    vsim_rules *rs;
+    got g = { .n = 0 };
+
+    for (size_t st = 0; st < STEPS; st++) {
+        steps[st] = (int64_t)st;
+        for (size_t i = 0; i < N; i++)
+            v[st * N + i] = (1.0f + (float)(i % 13)) * (st >= 3 ? 30.0f : 1.0f);
+    }
+    write_series(newdir("shared"), "l/weight", "weights", steps, STEPS, v, N, 1, NULL);
+    vsim_free(v);
+    VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, specs[0]) == VSIM_OK &&
+             vsim_rules_add(rs, specs[1]) == VSIM_OK, "two rules");
+    p.on_verdict = collect;
+    p.verdict_ctx = &g;
+    VT_CHECK(vsim_rules_run(rs, newdir("shared"), &p, &s) == VSIM_OK, "run");
+    for (size_t i = 0; i < g.n; i++) {
+        const vsim_verdict *x = &g.v[i];
+
+        if (x->result != VSIM_RULE_FIRED)
+            continue;
+        if (!strcmp(x->rule, "WeightUpdateRatio")) {
+            ok &= n_wur < 7 && x->step == want_wur[n_wur] && x->ref_step == x->step - 1;
+            ok &= x->step == 3 ? fabs(x->value - 29.0) < 1e-6 : x->value == 0.0;
+            n_wur++;
+        } else {
+            ok &= n_ut < 4 && x->step == want_ut[n_ut] && x->ref_step == want_ut_ref[n_ut];
+            n_ut++;
+        }
+    }
+    VT_CHECK(ok && n_wur == 7 && n_ut == 4, "WeightUpdateRatio and UnchangedTensor verdicts");
+    VT_CHECK(s.n_buf_reads == STEPS, "one read per step");
+    VT_CHECK(s.n_buf_new == 3, "3 buffers: the step's and UnchangedTensor's last two");
+    VT_CHECK(s.peak_buf_bytes == 3 * N * sizeof(float), "peak bytes: 3 steps' values");
+    vsim_rules_summary_release(&s);
+    vsim_rules_destroy(rs);
+}
+
+/*
+ * The pool is bounded: a gradient that doubles in size every step never fits a
+ * pooled buffer, and a buffer unused for a whole step is freed, so the peak is
+ * the last two steps' buffers, not all six.
+ */
+static void test_pool_bounded(void)
+{
+    enum { STEPS = 6, N0 = 20000 };
+    vsim_writer_params wp = VSIM_WRITER_PARAMS_INIT;
+    vsim_save_config every = VSIM_SAVE_CONFIG_INIT;
+    vsim_rules_params p = VSIM_RULES_PARAMS_INIT;
+    vsim_rules_summary s = VSIM_RULES_SUMMARY_INIT;
+    float *v = vsim_calloc((size_t)N0 << (STEPS - 1), sizeof(float));
+    vsim_rules *rs;
+    vsim_writer *w;
+    int rc;
+
+    every.save_interval = 1;
+    wp.durable = 0;
+    rc = v ? vsim_writer_open(newdir("pool"), &wp, &w) : VSIM_ENOMEM;
+    if (!rc)
+        rc = vsim_writer_set_collection(w, "gradients", NULL, &every);
+    for (int64_t st = 0; !rc && st < STEPS; st++) {
+        size_t n = (size_t)N0 << st;
+        vsim_tensor t;
+
+        for (size_t i = 0; i < n; i++)
+            v[i] = 1.0f;
+        vsim_tensor_init(&t, VSIM_F32, 1, &n, v);
+        rc = vsim_writer_begin_step(w, st, VSIM_MODE_TRAIN, st);
+        if (!rc)
+            rc = vsim_writer_save(w, "gradients/l/weight", "gradients", &t);
+        if (!rc)
+            rc = vsim_writer_end_step(w);
+    }
+    if (!rc)
+        rc = vsim_writer_close(w, "completed", STEPS - 1);
+    vsim_free(v);
+    VT_CHECK(rc == VSIM_OK, "write a growing gradient");
+    VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, "VanishingGradient") ==
+             VSIM_OK && vsim_rules_run(rs, newdir("pool"), &p, &s) == VSIM_OK, "run");
+    VT_CHECK(s.n_buf_reads == STEPS && s.n_buf_new == STEPS, "a new buffer every step");
+    VT_CHECK(s.peak_buf_bytes == (((size_t)N0 << (STEPS - 1)) + ((size_t)N0 << (STEPS - 2))) *
+             sizeof(float), "peak: this step's buffer and the last step's, no more");
+    vsim_rules_summary_release(&s);
+    vsim_rules_destroy(rs);
+}
+
 static void test_record_and_exec(void)
 {
     int64_t steps[2] = { 0, 10 };
@@ -444,7 +546,7 @@ static void test_confusion(void)
 
 static void test_kernels(void)
 {
-    enum { N = 200000 };
+    enum { N = 300000 };   /* above RULE_PAR_MIN_ELEMS: the parallel path */
     float *a = vsim_mallocarray(N, sizeof(float)), *b = vsim_mallocarray(N, sizeof(float));
     size_t n = N;
     vsim_tensor ta, tb;
@@ -471,6 +573,40 @@ static void test_kernels(void)
     vsim_free(b);
 }
 
+/* The float32 kernels agree with the generic (float64) path on every special pair. */
+static void test_kernels_f32(void)
+{
+    static const float sp[] = { 0.0f, -0.0f, 1.0f, 1.00001f, -1.0f, 1e-8f, 3e38f, -3e38f,
+                                INFINITY, -INFINITY, NAN };
+    enum { NS = sizeof(sp) / sizeof(sp[0]) };
+    const double tol[][2] = { { 1e-5, 1e-8 }, { 0, 0 }, { 0.5, 0.1 } };
+    size_t n3 = 3;
+    int ok = 1;
+
+    for (size_t i = 0; i < NS; i++)
+        for (size_t j = 0; j < NS; j++)
+            for (size_t t = 0; t < 3; t++)
+                for (int en = 0; en < 2; en++) {
+                    float fa[3] = { 1, sp[i], 2 }, fb[3] = { 1, sp[j], 2 };
+                    double da[3] = { 1, (double)sp[i], 2 }, db[3] = { 1, (double)sp[j], 2 };
+                    vsim_tensor a32, b32, a64, b64;
+
+                    vsim_tensor_init(&a32, VSIM_F32, 1, &n3, fa);
+                    vsim_tensor_init(&b32, VSIM_F32, 1, &n3, fb);
+                    vsim_tensor_init(&a64, VSIM_F64, 1, &n3, da);
+                    vsim_tensor_init(&b64, VSIM_F64, 1, &n3, db);
+                    ok &= vsim_rule_allclose(&a32, &b32, tol[t][0], tol[t][1], en, 1) ==
+                          vsim_rule_allclose(&a64, &b64, tol[t][0], tol[t][1], en, 1);
+                    if (t == 0 && en == 0) {
+                        double x = vsim_rule_diff_l2(&a32, &b32, 1);
+                        double y = vsim_rule_diff_l2(&a64, &b64, 1);
+
+                        ok &= x == y || (isnan(x) && isnan(y));
+                    }
+                }
+    VT_CHECK(ok, "float32 and float64 kernels agree on 0, -0, tiny, huge, inf, NaN");
+}
+
 int main(void)
 {
     char cmd[300];
@@ -490,9 +626,12 @@ int main(void)
     test_missing_reported_once();
     test_vanishing_edge();
     test_weight_update_num_steps();
+    test_shared_buffers();
+    test_pool_bounded();
     test_record_and_exec();
     test_confusion();
     test_kernels();
+    test_kernels_f32();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmp_root);

@@ -96,10 +96,13 @@ static void test_round_trip(void)
         const vsim_tensor_info *ti = vsim_trial_tensor(t, i);
         vsim_tensor v;
         void *buf;
+        size_t n_bytes = 0;
 
         ok &= vsim_trial_read(t, ti->name, 2, 0, &v, &buf) == VSIM_OK;
         if (!buf)
             continue;
+        ok &= vsim_trial_value_bytes(t, ti->name, 2, 0, &n_bytes) == VSIM_OK &&
+              n_bytes == vsim_tensor_n_elems(&v) * vsim_dtype_size(v.dtype);
         ok &= v.dtype == ti->dtype && v.ndim == ti->ndim;
         for (int d = 0; d < v.ndim; d++)
             ok &= v.shape[d] == shape[d];
@@ -228,6 +231,8 @@ static void test_save_configs(void)
     VT_CHECK(vsim_trial_match(t, NULL, "(", &m, &n) == VSIM_EINVAL, "bad regex");
     VT_CHECK(vsim_trial_read(t, "loss", 4, 0, &(vsim_tensor){ 0 }, &(void *){ NULL }) ==
              VSIM_ENOTFOUND, "not saved there");
+    VT_CHECK(vsim_trial_value_bytes(t, "loss", 4, 0, &(size_t){ 0 }) == VSIM_ENOTFOUND,
+             "no size where not saved");
     vsim_trial_close(t);
     vsim_buf_release(&dir);
 }
