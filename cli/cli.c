@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,31 @@ void vsim_cli_warn(const char *prog, const char *fmt, ...)
 int vsim_cli_quiet(void)
 {
     return getenv("VSIM_QUIET") != NULL || !isatty(STDERR_FILENO);
+}
+
+static char sigbus_msg[256];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig)
+{
+    ssize_t w = write(STDERR_FILENO, sigbus_msg, sigbus_len);
+
+    (void)sig;
+    (void)w;
+    _exit(1);
+}
+
+void vsim_cli_sigbus(const char *prog)
+{
+    struct sigaction sa;
+    int n = snprintf(sigbus_msg, sizeof(sigbus_msg), "%s: a shard shrank while it was mapped "
+                     "(shards must not change once written); stopping\n", prog);
+
+    sigbus_len = n > 0 && (size_t)n < sizeof(sigbus_msg) ? (size_t)n : 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 void vsim_cli_omp_passive(char **argv)

@@ -93,4 +93,12 @@ int vsim_cli_quiet(void);
  */
 void vsim_cli_omp_passive(char **argv);
 
+/*
+ * Programs that map shards (vsim_trial_map) call this: a shard truncated
+ * while mapped raises SIGBUS on access, which then ends the program with
+ * "prog: a shard shrank while it was mapped (shards must not change once
+ * written); stopping" on stderr and exit status 1 instead of a crash.
+ */
+void vsim_cli_sigbus(const char *prog);
+
 #endif

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     };
 
     vsim_cli_omp_passive(argv);
+    vsim_cli_sigbus("vsim-rules");
     vsim_cli_parse(&cli, opts, argc, argv, &first);
     if (list) {
         vsim_buf b = VSIM_BUF_INIT;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -1291,6 +1293,80 @@ int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, in
     if (!rc)
         view_of(e, buf, out_view);
     return rc;
+}
+
+int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int worker,
+                   vsim_tensor *out_view, void **out_map, size_t *out_len)
+{
+    const shard *s;
+    const entry *e;
+    vsim_buf path = VSIM_BUF_INIT;
+    hid_t f, d = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    void *handle = NULL, *map;
+    size_t n_bytes, lo, pg = (size_t)sysconf(_SC_PAGESIZE);
+    haddr_t off;
+    struct stat sb;
+    int rc = locate(t, name, step, worker, 'v', &s, &e);
+
+    if (rc)
+        return rc;
+    n_bytes = entry_bytes(e);
+    if (n_bytes == SIZE_MAX)
+        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", s->path, name);
+    if (n_bytes == 0)
+        return VSIM_EUNSUP;
+    f = open_cached(t, s);
+    if (f < 0)
+        return vsim_fail(VSIM_EIO, "%s: cannot open shard (removed, truncated or corrupt)",
+                         s->path);
+    rc = vsim_buf_addf(&path, "/tensors/%s", name);
+    if (rc)
+        return rc;
+    d = H5Dopen2(f, path.buf, H5P_DEFAULT);
+    if (d < 0) {
+        rc = vsim_fail(VSIM_EFORMAT, "%s: dataset '%s' missing though indexed", s->path,
+                       path.buf);
+        goto done;
+    }
+    rc = check_dataset(s, e, d, path.buf, e->dtype);
+    if (rc)
+        goto done;
+    rc = VSIM_EUNSUP;       /* from here: not mappable, the caller reads it instead */
+    off = H5Dget_offset(d);
+    if (off == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n_bytes)
+        goto done;
+    type = H5Dget_type(d);
+    if (H5Tequal(type, vsim_h5_native(e->dtype)) <= 0 ||
+        H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
+        goto done;
+    /* the file must hold every byte now: a short file is an error, not a SIGBUS later */
+    if (fstat(*(int *)handle, &sb) || (uint64_t)sb.st_size < (uint64_t)off + n_bytes) {
+        rc = vsim_fail(VSIM_EIO, "%s: dataset '%s' extends past the end of the file "
+                       "(truncated)", s->path, path.buf);
+        goto done;
+    }
+    lo = (size_t)(off % pg);
+    map = mmap(NULL, n_bytes + lo, PROT_READ, MAP_SHARED | MAP_POPULATE, *(int *)handle,
+               (off_t)(off - lo));
+    if (map == MAP_FAILED)
+        goto done;
+    vsim_tensor_init(out_view, e->dtype, e->ndim, e->shape, (char *)map + lo);
+    *out_map = map;
+    *out_len = n_bytes + lo;
+    rc = VSIM_OK;
+done:
+    if (type >= 0)
+        H5Tclose(type);
+    if (d >= 0)
+        H5Dclose(d);
+    vsim_buf_release(&path);
+    return rc;
+}
+
+void vsim_trial_unmap(void *map, size_t len)
+{
+    if (map)
+        munmap(map, len);
 }
 
 int vsim_trial_read(const vsim_trial *t, const char *name, int64_t step, int worker,

@@ -107,6 +107,22 @@ int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, in
 int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, int worker,
                            size_t *out_bytes);
 /*
+ * Map the values of name at (step, worker) read-only from the page cache
+ * instead of copying them (mmap of the shard's bytes; zero-copy). Only for a
+ * contiguous dataset stored in the native byte order; VSIM_EUNSUP otherwise
+ * (read it with vsim_trial_read then), VSIM_ENOTFOUND if not saved there.
+ * *out_view points into the mapping, which stays valid after the trial is
+ * closed, until vsim_trial_unmap(*out_map, *out_len). Shards never change once
+ * written (DESIGN.md); a shard truncated while mapped raises SIGBUS on access
+ * (vsim_cli_sigbus in the programs turns that into an error message).
+ * Worth it for large tensors: a mapping costs a system call and page-table
+ * entries, so vsim-rules maps tensors of VSIM_TRIAL_MAP_MIN bytes and more.
+ */
+#define VSIM_TRIAL_MAP_MIN ((size_t)1 << 20)
+int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int worker,
+                   vsim_tensor *out_view, void **out_map, size_t *out_len);
+void vsim_trial_unmap(void *map, size_t len);
+/*
  * Saved reductions of name at (step, worker): values[r] for each r in *out_mask
  * (values has VSIM_N_REDUCTIONS entries).
  */

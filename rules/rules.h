@@ -101,6 +101,9 @@ typedef struct vsim_rules_params {
     size_t n_actions;
     int record;                /* 1: append verdicts to RUN/rules/verdicts.jsonl */
     int n_threads;             /* 0 = OpenMP default */
+    int copy_values;           /* 1: read tensors into buffers; 0 (default): map tensors of
+                                  VSIM_TRIAL_MAP_MIN bytes and more from the page cache
+                                  (vsim_trial_map, no copy) where their storage allows */
     vsim_verdict_fn on_verdict;  void *verdict_ctx;   /* may be NULL */
     vsim_rules_log_fn log;       void *log_ctx;       /* may be NULL */
 } vsim_rules_params;
@@ -127,6 +130,7 @@ typedef struct vsim_rules_summary {
     double read_s;             /* seconds spent reading tensors (once per step) */
     double stats_s;            /* seconds computing their shared statistics */
     double eval_s;             /* seconds evaluating the rules */
+    size_t n_mapped;           /* tensors mapped instead of read (no copy, no buffer) */
     size_t n_buf_reads;        /* tensors of 64 KiB and more read (smaller ones: malloc) */
     size_t n_buf_new;          /* of which into newly allocated buffers (the rest reused one) */
     size_t peak_buf_bytes;     /* most bytes of value buffers alive at once: the step's

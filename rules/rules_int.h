@@ -62,6 +62,9 @@ typedef struct rule_buf {
     int idle;                 /* in the pool: steps it went unused */
     size_t cap_bytes;
     void *data;
+    void *map;                /* non-NULL: data lies in this read-only mapping of map_len
+                                 bytes (vsim_trial_map), unmapped on the last drop */
+    size_t map_len;
     struct rule_buf *next;    /* pool list */
 } rule_buf;
 
@@ -74,12 +77,15 @@ typedef struct rule_pool {
     rule_buf *free;
     size_t n_new;             /* poolable buffers (64 KiB and more) allocated */
     size_t n_got;             /* poolable buffers handed out (new or reused) */
+    size_t n_mapped;          /* mappings made */
     size_t live_bytes;        /* bytes of the buffers allocated and not yet freed */
     size_t peak_bytes;
 } rule_pool;
 
 /* A buffer of at least n_bytes with one reference: a pooled one if it fits, else new; NULL. */
 VSIM_INTERNAL rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes);
+/* A buffer with one reference over a mapping (map, len) whose values start at data; NULL. */
+VSIM_INTERNAL rule_buf *vsim_rule_buf_mapped(rule_pool *pool, void *map, size_t len, void *data);
 /* Take one more reference to b; returns b. */
 VSIM_INTERNAL rule_buf *vsim_rule_buf_hold(rule_buf *b);
 /* Drop a reference (NULL b: nothing); the last one returns b to pool, or frees it if pool is NULL. */

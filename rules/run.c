@@ -340,6 +340,23 @@ static int read_values(runner *u, const char *name, int64_t step, rule_entry *e)
 
     if (rc)
         return rc;
+    if (!u->p->copy_values && n_bytes >= VSIM_TRIAL_MAP_MIN) {
+        void *map;
+        size_t len;
+
+        rc = vsim_trial_map(u->trial, name, step, 0, &e->view, &map, &len);
+        if (rc == VSIM_OK) {
+            e->buf = vsim_rule_buf_mapped(&u->ctx.pool, map, len, e->view.data);
+            if (!e->buf) {
+                vsim_trial_unmap(map, len);
+                return vsim_fail(VSIM_ENOMEM, "out of memory");
+            }
+            e->has_values = 1;
+            return VSIM_OK;
+        }
+        if (rc != VSIM_EUNSUP)
+            return rc;
+    }
     e->buf = vsim_rule_buf_get(&u->ctx.pool, n_bytes);
     if (!e->buf)
         return vsim_fail(VSIM_ENOMEM, "out of memory reading '%s' (%zu bytes)", name, n_bytes);
@@ -562,6 +579,7 @@ static int fill_summary(runner *u)
     for (size_t i = 0; i < s->n_rules; i++)
         s->rules[i] = u->rs->rules[i]->sum;
     s->n_problems = u->trial ? vsim_trial_n_problems(u->trial) : 0;
+    s->n_mapped = u->ctx.pool.n_mapped;
     s->n_buf_reads = u->ctx.pool.n_got;
     s->n_buf_new = u->ctx.pool.n_new;
     s->peak_buf_bytes = u->ctx.pool.peak_bytes;

@@ -343,10 +343,28 @@ int vsim_rule_allclose(const vsim_tensor *a, const vsim_tensor *b, double rtol, 
 
 static void buf_free(rule_pool *pool, rule_buf *b)
 {
-    if (pool)
-        pool->live_bytes -= b->cap_bytes;
-    vsim_free(b->data);
+    if (b->map) {
+        vsim_trial_unmap(b->map, b->map_len);
+    } else {
+        if (pool)
+            pool->live_bytes -= b->cap_bytes;
+        vsim_free(b->data);
+    }
     vsim_free(b);
+}
+
+rule_buf *vsim_rule_buf_mapped(rule_pool *pool, void *map, size_t len, void *data)
+{
+    rule_buf *b = vsim_calloc(1, sizeof(*b));
+
+    if (!b)
+        return NULL;
+    b->map = map;
+    b->map_len = len;
+    b->data = data;
+    b->n_refs = 1;
+    pool->n_mapped++;
+    return b;
 }
 
 /* The smallest pooled buffer that holds n_bytes and wastes at most half of itself. */
@@ -403,7 +421,7 @@ void vsim_rule_buf_drop(rule_pool *pool, rule_buf *b)
     if (!b || --b->n_refs > 0)
         return;
     VSIM_ASSERT(b->n_refs == 0);
-    if (!pool || b->cap_bytes < POOL_MIN_BYTES) {
+    if (!pool || b->map || b->cap_bytes < POOL_MIN_BYTES) {
         buf_free(pool, b);
         return;
     }

@@ -360,10 +360,12 @@ static void test_weight_update_num_steps(void)
  * WeightUpdateRatio and UnchangedTensor on one large weight: they keep
  * references to the steps' buffers (no copies) and the runner reuses the
  * buffers nobody holds, so 8 steps need num_steps buffers, not 8 (or 8 + copies).
+ * With N >= VSIM_TRIAL_MAP_MIN / 4 the values are mapped, not read: the same
+ * verdicts, no buffers.
  */
-static void test_shared_buffers(void)
+static void shared_buffers(size_t N, int copy)
 {
-    enum { N = 20000, STEPS = 8 };
+    enum { STEPS = 8 };
     int64_t steps[STEPS];
     float *v = vsim_mallocarray((size_t)N * STEPS, sizeof(float));
     const char *specs[] = { "WeightUpdateRatio", "UnchangedTensor:collection_names=weights",
@@ -373,6 +375,7 @@ static void test_shared_buffers(void)
     int64_t want_wur[] = { 1, 2, 3, 4, 5, 6, 7 }, want_ut[] = { 2, 5, 6, 7 };
     int64_t want_ut_ref[] = { 0, 3, 4, 5 };
     size_t n_wur = 0, n_ut = 0, ok = 1;
+    char dir[64];
     vsim_rules *rs;
     got g = { .n = 0 };
 
@@ -381,13 +384,15 @@ static void test_shared_buffers(void)
         for (size_t i = 0; i < N; i++)
             v[st * N + i] = (1.0f + (float)(i % 13)) * (st >= 3 ? 30.0f : 1.0f);
     }
-    write_series(newdir("shared"), "l/weight", "weights", steps, STEPS, v, N, 1, NULL);
+    snprintf(dir, sizeof(dir), "shared-%zu-%d", N, copy);
+    write_series(newdir(dir), "l/weight", "weights", steps, STEPS, v, N, 1, NULL);
     vsim_free(v);
+    p.copy_values = copy;
     VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, specs[0]) == VSIM_OK &&
              vsim_rules_add(rs, specs[1]) == VSIM_OK, "two rules");
     p.on_verdict = collect;
     p.verdict_ctx = &g;
-    VT_CHECK(vsim_rules_run(rs, newdir("shared"), &p, &s) == VSIM_OK, "run");
+    VT_CHECK(vsim_rules_run(rs, newdir(dir), &p, &s) == VSIM_OK, "run");
     for (size_t i = 0; i < g.n; i++) {
         const vsim_verdict *x = &g.v[i];
 
@@ -403,9 +408,14 @@ static void test_shared_buffers(void)
         }
     }
     VT_CHECK(ok && n_wur == 7 && n_ut == 4, "WeightUpdateRatio and UnchangedTensor verdicts");
-    VT_CHECK(s.n_buf_reads == STEPS, "one read per step");
-    VT_CHECK(s.n_buf_new == 3, "3 buffers: the step's and UnchangedTensor's last two");
-    VT_CHECK(s.peak_buf_bytes == 3 * N * sizeof(float), "peak bytes: 3 steps' values");
+    if (copy || N * sizeof(float) < VSIM_TRIAL_MAP_MIN) {
+        VT_CHECK(s.n_mapped == 0 && s.n_buf_reads == STEPS, "one read per step");
+        VT_CHECK(s.n_buf_new == 3, "3 buffers: the step's and UnchangedTensor's last two");
+        VT_CHECK(s.peak_buf_bytes == 3 * N * sizeof(float), "peak bytes: 3 steps' values");
+    } else {
+        VT_CHECK(s.n_mapped == STEPS && s.n_buf_reads == 0 && s.peak_buf_bytes == 0,
+                 "mapped: one mapping per step, no buffers");
+    }
     vsim_rules_summary_release(&s);
     vsim_rules_destroy(rs);
 }
@@ -449,6 +459,7 @@ static void test_pool_bounded(void)
         rc = vsim_writer_close(w, "completed", STEPS - 1);
     vsim_free(v);
     VT_CHECK(rc == VSIM_OK, "write a growing gradient");
+    p.copy_values = 1;      /* the largest are over VSIM_TRIAL_MAP_MIN: read them all */
     VT_CHECK(vsim_rules_create(&rs) == VSIM_OK && vsim_rules_add(rs, "VanishingGradient") ==
              VSIM_OK && vsim_rules_run(rs, newdir("pool"), &p, &s) == VSIM_OK, "run");
     VT_CHECK(s.n_buf_reads == STEPS && s.n_buf_new == STEPS, "a new buffer every step");
@@ -626,7 +637,9 @@ int main(void)
     test_missing_reported_once();
     test_vanishing_edge();
     test_weight_update_num_steps();
-    test_shared_buffers();
+    shared_buffers(20000, 0);
+    shared_buffers(300000, 1);
+    shared_buffers(300000, 0);
     test_pool_bounded();
     test_record_and_exec();
     test_confusion();

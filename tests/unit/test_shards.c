@@ -509,6 +509,63 @@ static void test_alloc_faults(void)
     vsim_buf_release(&dir);
 }
 
+/*
+ * vsim_trial_map: the mapped values are the read ones (a 1 MiB-aligned large
+ * tensor and a small unaligned one), the mapping outlives the trial, and a
+ * shard cut short before mapping is an error naming it, not a SIGBUS later.
+ */
+static void test_map(void)
+{
+    vsim_buf dir = VSIM_BUF_INIT, shard = VSIM_BUF_INIT;
+    vsim_writer_params wp = VSIM_WRITER_PARAMS_INIT;
+    vsim_save_config every = VSIM_SAVE_CONFIG_INIT;
+    const char *names[2] = { "big", "small" };
+    size_t lens[2] = { 400000, 1000 }, len[2] = { 0, 0 };
+    void *map[2] = { NULL, NULL }, *buf;
+    vsim_tensor v, m[2];
+    vsim_writer *w;
+    vsim_trial *t;
+    int ok = 1;
+
+    run_path(&dir, "map");
+    wp.durable = 0;
+    every.save_interval = 1;
+    VT_CHECK(vsim_writer_open(dir.buf, &wp, &w) == VSIM_OK &&
+             vsim_writer_set_collection(w, "weights", NULL, &every) == VSIM_OK &&
+             vsim_writer_begin_step(w, 0, VSIM_MODE_TRAIN, 0) == VSIM_OK, "writer");
+    save_f32(w, "small", "weights", 3.0f, lens[1]);
+    save_f32(w, "big", "weights", -7.0f, lens[0]);
+    VT_CHECK(vsim_writer_end_step(w) == VSIM_OK && vsim_writer_close(w, "completed", 0) ==
+             VSIM_OK, "one step");
+    VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "open");
+    for (int k = 0; k < 2; k++) {
+        ok &= vsim_trial_map(t, names[k], 0, 0, &m[k], &map[k], &len[k]) == VSIM_OK;
+        ok &= vsim_trial_read(t, names[k], 0, 0, &v, &buf) == VSIM_OK &&
+              vsim_tensor_n_elems(&m[k]) == lens[k] && m[k].dtype == VSIM_F32 &&
+              !memcmp(m[k].data, buf, lens[k] * sizeof(float));
+        vsim_free(buf);
+    }
+    VT_CHECK(ok, "mapped values equal the read ones");
+    VT_CHECK(vsim_trial_map(t, "nope", 0, 0, &v, &buf, &len[0]) == VSIM_ENOTFOUND,
+             "unknown tensor: not found");
+    vsim_trial_close(t);
+    VT_CHECK(((float *)m[0].data)[lens[0] - 1] == -7.0f + (float)(lens[0] - 1) &&
+             ((float *)m[1].data)[0] == 3.0f, "mappings outlive the trial");
+    vsim_trial_unmap(map[0], len[0]);
+    vsim_trial_unmap(map[1], len[1]);
+
+    /* the shard cut short after the trial indexed it: mapping the big tensor
+     * fails with a message, no SIGBUS */
+    vsim_buf_addf(&shard, "%s/shards/w0/step-000000000000.h5", dir.buf);
+    VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "reopen");
+    VT_CHECK(truncate(shard.buf, 2 << 20) == 0, "truncate the shard");
+    VT_CHECK(vsim_trial_map(t, "big", 0, 0, &v, &buf, &len[0]) < 0 &&
+             strstr(vsim_errmsg(), "step-000000000000.h5") != NULL, "truncated: error naming it");
+    vsim_trial_close(t);
+    vsim_buf_release(&shard);
+    vsim_buf_release(&dir);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -517,6 +574,7 @@ int main(void)
     if (!mkdtemp(root))
         return 1;
     test_round_trip();
+    test_map();
     test_save_configs();
     test_strided();
     test_workers_and_refresh();
