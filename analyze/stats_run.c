@@ -26,7 +26,9 @@
 
 typedef struct item {
     size_t ti;                   /* tensor index in the trial */
-    void *data;
+    void *data;                  /* read values (vsim_malloc'ed), or NULL when mapped */
+    void *map;                   /* vsim_trial_map'ed values, map_len bytes, or NULL */
+    size_t map_len;
     vsim_tensor view;
     int values;                  /* 1: values read; 0: reductions only */
     double reds[VSIM_N_REDUCTIONS];
@@ -341,7 +343,17 @@ static int read_item(walker *w, size_t ti, int64_t step, int worker, item *it, i
 
     memset(it, 0, sizeof(*it));
     it->ti = ti;
-    rc = vsim_trial_read(w->t, info->name, step, worker, &it->view, &it->data);
+    rc = VSIM_EUNSUP;
+    if (!w->p->copy_values) {
+        size_t n_bytes = 0;
+
+        if (vsim_trial_value_bytes(w->t, info->name, step, worker, &n_bytes) == VSIM_OK &&
+            n_bytes >= VSIM_TRIAL_MAP_MIN)
+            rc = vsim_trial_map(w->t, info->name, step, worker, &it->view, &it->map,
+                                &it->map_len);
+    }
+    if (rc == VSIM_EUNSUP)
+        rc = vsim_trial_read(w->t, info->name, step, worker, &it->view, &it->data);
     if (rc == VSIM_OK) {
         it->values = 1;
         return 1;
@@ -415,6 +427,7 @@ static void free_batch(item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         vsim_free(items[i].data);
+        vsim_trial_unmap(items[i].map, items[i].map_len);
         vsim_hist_release(&items[i].hist);
     }
 }

@@ -35,6 +35,8 @@ typedef struct vsim_stats_run_params {
     double poll_s;               /* follow: seconds between looks (default 0.5) */
     double idle_timeout_s;       /* follow: give up after this long without a new step; 0: never */
     size_t batch_bytes;          /* read this much before computing (default 32 MiB) */
+    int copy_values;             /* 1: read every tensor; 0 (default): map those of
+                                    VSIM_TRIAL_MAP_MIN bytes and more (vsim_trial_map) */
 } vsim_stats_run_params;
 
 #define VSIM_STATS_RUN_PARAMS_INIT { .stats = VSIM_STATS_PARAMS_INIT, .step = -1, .every = 1, \

@@ -352,6 +352,7 @@ int main(int argc, char **argv)
     int first, rc;
 
     vsim_cli_omp_passive(argv);
+    vsim_cli_sigbus("vsim-stats");
     vsim_cli_parse(&cli, opts, argc, argv, &first);
     params.stats.n_bins = n_bins > 0 ? (size_t)n_bins : 0;
     if (n_bins < 0 || params.stats.n_threads < 0)

@@ -63,6 +63,21 @@ bias = [r for r in rows if r["tensor"] == "enc/conv1/bias"][0]
 assert (bias["nan"], bias["posinf"], bias["neginf"]) == ("1", "1", "1"), bias
 PY
 
+# ---- tensors of 1 MiB and more are mapped (vsim_trial_map), not read: same numbers
+$MK "$TMP/big" 2 1 0 100000 >/dev/null || fail "stats-mkrun big"
+expect_exit 0 "csv, mapped tensors" "$S" --all-steps --format csv "$TMP/big"
+check "mapped tensors equal numpy" $PYTHON - "$TMP/big" "$TMP/out" "$TMP" <<'PY'
+import csv, sys
+sys.path.insert(0, sys.argv[3]); from ref import *
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == 2 * 7, len(rows)
+big = 0
+for r in rows:
+    x = check_row(sys.argv[1], r, [1, 5, 25, 50, 75, 95, 99])
+    big += x.nbytes >= 1 << 20
+assert big >= 4, big
+PY
+
 # ---- JSON, default selection (the last complete step), other percentiles
 expect_exit 0 "json" "$S" --format json --percentiles 10,33.5,90 "$RUN"
 check "json equals numpy" $PYTHON - "$RUN" "$TMP/out" "$TMP" <<'PY'
