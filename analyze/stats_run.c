@@ -371,26 +371,58 @@ static int read_item(walker *w, size_t ti, int64_t step, int worker, item *it, i
     return 0;
 }
 
+static size_t item_elems(const item *it)
+{
+    return it->values ? vsim_tensor_n_elems(&it->view) : 0;
+}
+
+/*
+ * Statistics of a batch. Tensors run one per thread, largest first (so the
+ * threads finish together, and one thread's serial phases of a tensor, its
+ * percentile selection, overlap the other's work); a tensor larger than all
+ * that follow it together would leave threads idle, so it runs alone with
+ * every thread inside. Results do not depend on the split.
+ */
 static void compute_batch(walker *w, item *items, size_t n)
 {
     vsim_stats_params sp = w->p->stats;
     int nth = vsim_omp_resolve(sp.n_threads);
     int want_hist = sp.n_bins > 0;
-#ifndef _OPENMP
-    (void)nth;
-#endif
+    size_t *order = n ? vsim_mallocarray(n, sizeof(*order)) : NULL, rest = 0, k0 = 0;
 
     for (size_t i = 0; i < n; i++)
-        if (items[i].values && vsim_tensor_n_elems(&items[i].view) >= BIG_ELEMS)
-            items[i].rc = vsim_stats_compute(&items[i].view, &sp, &items[i].st,
-                                             want_hist ? &items[i].hist : NULL);
+        rest += item_elems(&items[i]);
+    if (order) {
+        /* insertion sort by size, descending (a batch holds tens of tensors) */
+        for (size_t i = 0; i < n; i++) {
+            size_t k = i;
+
+            for (; k > 0 && item_elems(&items[order[k - 1]]) < item_elems(&items[i]); k--)
+                order[k] = order[k - 1];
+            order[k] = i;
+        }
+        for (; k0 < n && nth > 1; k0++) {
+            item *it = &items[order[k0]];
+            size_t e = item_elems(it);
+
+            if (e < BIG_ELEMS || e <= rest - e)
+                break;
+            rest -= e;
+            it->rc = vsim_stats_compute(&it->view, &sp, &it->st, want_hist ? &it->hist : NULL);
+        }
+    } else {
+        nth = 1;        /* no memory for the order: one thread, every tensor in turn */
+    }
     sp.n_threads = 1;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth) default(none) \
-    shared(items, n, sp, want_hist)
-    for (size_t i = 0; i < n; i++)
-        if (items[i].values && vsim_tensor_n_elems(&items[i].view) < BIG_ELEMS)
-            items[i].rc = vsim_stats_compute(&items[i].view, &sp, &items[i].st,
-                                             want_hist ? &items[i].hist : NULL);
+    shared(items, n, sp, want_hist, order, k0)
+    for (size_t k = k0; k < n; k++) {
+        item *it = &items[order ? order[k] : k];
+
+        if (it->values)
+            it->rc = vsim_stats_compute(&it->view, &sp, &it->st, want_hist ? &it->hist : NULL);
+    }
+    vsim_free(order);
 }
 
 static int emit_batch(walker *w, item *items, size_t n, int64_t step, int worker)
