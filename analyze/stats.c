@@ -337,6 +337,12 @@ DEFINE_CHUNK_MOMENTS(chunk_moments_f32, float)
 
 static int simd_state = -1;     /* -1: not probed; 0 off; 1 on */
 
+/* How far ahead the first loop over a chunk asks for memory (tensors stream
+ * from DRAM or the page cache; the hardware prefetcher stops at page ends). */
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 4096
+#endif
+
 int vsim_stats_simd(void)
 {
     int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
@@ -387,7 +393,10 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
     for (j = 0; j < mm; j += 16) {
         __m256 x = _mm256_loadu_ps(v + j), y = _mm256_loadu_ps(v + j + 8);
         __m256i xi = _mm256_castps_si256(x), yi = _mm256_castps_si256(y);
-        __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+        __m256d x0;
+
+        _mm_prefetch((const char *)(v + j) + PREFETCH_BYTES, _MM_HINT_T0);
+        x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
         __m256d x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
         __m256d y0 = _mm256_cvtps_pd(_mm256_castps256_ps128(y));
         __m256d y1 = _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1));
