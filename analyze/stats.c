@@ -233,6 +233,28 @@ size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len, vsim_stats_s
 
 /* ---- moments ---- */
 
+/*
+ * The moments of m finite values from their sums: mean, the centred sums t1 =
+ * sum(x - mean) and t2 = sum((x - mean)^2) (the compensation term of Chan,
+ * Golub & LeVeque), zeros, min, max, sum |x| and sum x^2.
+ */
+static void set_part(part *out, size_t m, uint64_t zeros, double mean, double t1, double t2,
+                     double min, double max, double l1, double l2sq)
+{
+    memset(out, 0, sizeof(*out));
+    out->n = m;
+    out->zeros = zeros;
+    out->mean = mean;
+    out->mean_lo = t1 / (double)m;
+    out->m2 = t2 - t1 * t1 / (double)m;
+    if (out->m2 < 0.0)
+        out->m2 = 0.0;
+    out->min = min;
+    out->max = max;
+    out->l1 = l1;
+    out->l2sq = l2sq;
+}
+
 #define LANES 8
 
 /*
@@ -307,16 +329,7 @@ static void NAME(const TYPE *v, size_t m, part *out)                            
         t1 += d1[k];                                                                           \
         t2 += d2[k];                                                                           \
     }                                                                                          \
-    out->mean = mean;                                                                          \
-    out->mean_lo = t1 / (double)m;                                                             \
-    out->m2 = t2 - t1 * t1 / (double)m;                                                        \
-    if (out->m2 < 0.0)                                                                         \
-        out->m2 = 0.0;                                                                         \
-    out->min = mn[0];                                                                          \
-    out->max = mx[0];                                                                          \
-    out->l1 = a[0];                                                                            \
-    out->l2sq = q[0];                                                                          \
-    out->zeros = z[0];                                                                         \
+    set_part(out, m, z[0], mean, t1, t2, mn[0], mx[0], a[0], q[0]);                             \
 }
 
 DEFINE_CHUNK_MOMENTS(chunk_moments, double)
@@ -495,18 +508,7 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
             h[key_f32(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
         }
     }
-    memset(out, 0, sizeof(*out));
-    out->n = m;
-    out->zeros = z;
-    out->mean = mean;
-    out->mean_lo = t1 / (double)m;
-    out->m2 = t2 - t1 * t1 / (double)m;
-    if (out->m2 < 0.0)
-        out->m2 = 0.0;
-    out->min = lo;
-    out->max = hi;
-    out->l1 = a;
-    out->l2sq = q;
+    set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
     return 1;
 }
 
@@ -606,18 +608,7 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
             h[key_f64(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
         }
     }
-    memset(out, 0, sizeof(*out));
-    out->n = m;
-    out->zeros = z;
-    out->mean = mean;
-    out->mean_lo = t1 / (double)m;
-    out->m2 = t2 - t1 * t1 / (double)m;
-    if (out->m2 < 0.0)
-        out->m2 = 0.0;
-    out->min = lo;
-    out->max = hi;
-    out->l1 = a;
-    out->l2sq = q;
+    set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
     return 1;
 }
 #else

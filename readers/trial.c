@@ -1203,26 +1203,38 @@ static int read_direct(hid_t f, hid_t d, vsim_dtype dtype, void *buf, size_t n_e
     return 0;
 }
 
+/*
+ * Open dataset /group/name of shard s and check it against its index entry e:
+ * *f the file, *d the dataset (H5I_INVALID_HID when not opened; the caller
+ * closes it), *path its name.
+ */
+static int open_dataset(const vsim_trial *t, const shard *s, const entry *e, const char *group,
+                        const char *name, vsim_dtype dtype, vsim_buf *path, hid_t *f, hid_t *d)
+{
+    int rc;
+
+    *d = H5I_INVALID_HID;
+    *f = open_cached(t, s);
+    if (*f < 0)
+        return vsim_fail(VSIM_EIO, "%s: cannot open shard (removed, truncated or corrupt)",
+                         s->path);
+    rc = vsim_buf_addf(path, "/%s/%s", group, name);
+    if (rc)
+        return rc;
+    *d = H5Dopen2(*f, path->buf, H5P_DEFAULT);
+    if (*d < 0)
+        return vsim_fail(VSIM_EFORMAT, "%s: dataset '%s' missing though indexed", s->path,
+                         path->buf);
+    return check_dataset(s, e, *d, path->buf, dtype);
+}
+
 static int read_dataset(const vsim_trial *t, const shard *s, const entry *e, const char *group,
                         const char *name, vsim_dtype dtype, void *buf, size_t n_elems)
 {
     vsim_buf path = VSIM_BUF_INIT;
-    hid_t f = open_cached(t, s), d = H5I_INVALID_HID;
-    int rc;
+    hid_t f, d;
+    int rc = open_dataset(t, s, e, group, name, dtype, &path, &f, &d);
 
-    if (f < 0)
-        return vsim_fail(VSIM_EIO, "%s: cannot open shard (removed, truncated or corrupt)",
-                         s->path);
-    rc = vsim_buf_addf(&path, "/%s/%s", group, name);
-    if (rc)
-        goto done;
-    d = H5Dopen2(f, path.buf, H5P_DEFAULT);
-    if (d < 0) {
-        rc = vsim_fail(VSIM_EFORMAT, "%s: dataset '%s' missing though indexed", s->path,
-                       path.buf);
-        goto done;
-    }
-    rc = check_dataset(s, e, d, path.buf, dtype);
     if (!rc && e->kind == 'r') {
         hid_t sp = H5Dget_space(d);
 
@@ -1236,7 +1248,6 @@ static int read_dataset(const vsim_trial *t, const shard *s, const entry *e, con
         H5Dread(d, vsim_h5_native(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         rc = vsim_fail(VSIM_EIO, "%s: cannot read dataset '%s' (truncated or corrupt)",
                        s->path, path.buf);
-done:
     if (d >= 0)
         H5Dclose(d);
     vsim_buf_release(&path);
@@ -1260,19 +1271,27 @@ static size_t entry_bytes(const entry *e)
     return n;
 }
 
+/* The shard and index entry of name's values at (step, worker), and their size. */
+static int locate_values(const vsim_trial *t, const char *name, int64_t step, int worker,
+                         const shard **s, const entry **e, size_t *n_bytes)
+{
+    int rc = locate(t, name, step, worker, 'v', s, e);
+
+    if (rc)
+        return rc;
+    *n_bytes = entry_bytes(*e);
+    if (*n_bytes == SIZE_MAX)
+        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", (*s)->path, name);
+    return VSIM_OK;
+}
+
 int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, int worker,
                            size_t *out_bytes)
 {
     const shard *s;
     const entry *e;
-    int rc = locate(t, name, step, worker, 'v', &s, &e);
 
-    if (rc)
-        return rc;
-    if (entry_bytes(e) == SIZE_MAX)
-        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", s->path, name);
-    *out_bytes = entry_bytes(e);
-    return VSIM_OK;
+    return locate_values(t, name, step, worker, &s, &e, out_bytes);
 }
 
 int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, int worker,
@@ -1281,11 +1300,10 @@ int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, in
     const shard *s;
     const entry *e;
     size_t n_bytes;
-    int rc = locate(t, name, step, worker, 'v', &s, &e);
+    int rc = locate_values(t, name, step, worker, &s, &e, &n_bytes);
 
     if (rc)
         return rc;
-    n_bytes = entry_bytes(e);
     if (n_bytes > cap_bytes)
         return vsim_fail(VSIM_ERANGE, "%s: '%s' needs %zu bytes, buffer has %zu", s->path, name,
                          n_bytes, cap_bytes);
@@ -1301,34 +1319,18 @@ int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int work
     const shard *s;
     const entry *e;
     vsim_buf path = VSIM_BUF_INIT;
-    hid_t f, d = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    hid_t f, d, type = H5I_INVALID_HID;
     void *handle = NULL, *map;
     size_t n_bytes, lo, pg = (size_t)sysconf(_SC_PAGESIZE);
     haddr_t off;
     struct stat sb;
-    int rc = locate(t, name, step, worker, 'v', &s, &e);
+    int rc = locate_values(t, name, step, worker, &s, &e, &n_bytes);
 
     if (rc)
         return rc;
-    n_bytes = entry_bytes(e);
-    if (n_bytes == SIZE_MAX)
-        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", s->path, name);
     if (n_bytes == 0)
         return VSIM_EUNSUP;
-    f = open_cached(t, s);
-    if (f < 0)
-        return vsim_fail(VSIM_EIO, "%s: cannot open shard (removed, truncated or corrupt)",
-                         s->path);
-    rc = vsim_buf_addf(&path, "/tensors/%s", name);
-    if (rc)
-        return rc;
-    d = H5Dopen2(f, path.buf, H5P_DEFAULT);
-    if (d < 0) {
-        rc = vsim_fail(VSIM_EFORMAT, "%s: dataset '%s' missing though indexed", s->path,
-                       path.buf);
-        goto done;
-    }
-    rc = check_dataset(s, e, d, path.buf, e->dtype);
+    rc = open_dataset(t, s, e, "tensors", name, e->dtype, &path, &f, &d);
     if (rc)
         goto done;
     rc = VSIM_EUNSUP;       /* from here: not mappable, the caller reads it instead */
@@ -1376,14 +1378,11 @@ int vsim_trial_read(const vsim_trial *t, const char *name, int64_t step, int wor
     const entry *e;
     void *buf;
     size_t n_bytes;
-    int rc = locate(t, name, step, worker, 'v', &s, &e);
+    int rc = locate_values(t, name, step, worker, &s, &e, &n_bytes);
 
     *out_data = NULL;
     if (rc)
         return rc;
-    n_bytes = entry_bytes(e);
-    if (n_bytes == SIZE_MAX)
-        return vsim_fail(VSIM_EFORMAT, "%s: '%s' has an impossible shape", s->path, name);
     buf = vsim_malloc(n_bytes);
     if (!buf)
         return vsim_fail(VSIM_ENOMEM, "out of memory reading '%s' (%zu bytes)", name, n_bytes);
