@@ -349,7 +349,7 @@ static int read_item(walker *w, size_t ti, int64_t step, int worker, item *it, i
 
         if (vsim_trial_value_bytes(w->t, info->name, step, worker, &n_bytes) == VSIM_OK &&
             n_bytes >= VSIM_TRIAL_MAP_MIN)
-            rc = vsim_trial_map(w->t, info->name, step, worker, &it->view, &it->map,
+            rc = vsim_trial_map(w->t, info->name, step, worker, 0, &it->view, &it->map,
                                 &it->map_len);
     }
     if (rc == VSIM_EUNSUP)

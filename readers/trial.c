@@ -1314,7 +1314,7 @@ int vsim_trial_read_into(const vsim_trial *t, const char *name, int64_t step, in
 }
 
 int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int worker,
-                   vsim_tensor *out_view, void **out_map, size_t *out_len)
+                   unsigned flags, vsim_tensor *out_view, void **out_map, size_t *out_len)
 {
     const shard *s;
     const entry *e;
@@ -1348,7 +1348,8 @@ int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int work
         goto done;
     }
     lo = (size_t)(off % pg);
-    map = mmap(NULL, n_bytes + lo, PROT_READ, MAP_SHARED | MAP_POPULATE, *(int *)handle,
+    map = mmap(NULL, n_bytes + lo, PROT_READ,
+               MAP_SHARED | ((flags & VSIM_MAP_POPULATE) ? MAP_POPULATE : 0), *(int *)handle,
                (off_t)(off - lo));
     if (map == MAP_FAILED)
         goto done;

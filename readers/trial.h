@@ -119,8 +119,12 @@ int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, 
  * entries, so vsim-rules maps tensors of VSIM_TRIAL_MAP_MIN bytes and more.
  */
 #define VSIM_TRIAL_MAP_MIN ((size_t)1 << 20)
+/* flags: VSIM_MAP_POPULATE maps every page at once (one system call; what a
+ * serial reader wants); 0 leaves the page faults to the threads that read the
+ * values (what vsim-stats, computing in parallel, wants: ~10 % faster). */
+#define VSIM_MAP_POPULATE 1
 int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int worker,
-                   vsim_tensor *out_view, void **out_map, size_t *out_len);
+                   unsigned flags, vsim_tensor *out_view, void **out_map, size_t *out_len);
 void vsim_trial_unmap(void *map, size_t len);
 /*
  * Saved reductions of name at (step, worker): values[r] for each r in *out_mask

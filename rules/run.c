@@ -344,7 +344,7 @@ static int read_values(runner *u, const char *name, int64_t step, rule_entry *e)
         void *map;
         size_t len;
 
-        rc = vsim_trial_map(u->trial, name, step, 0, &e->view, &map, &len);
+        rc = vsim_trial_map(u->trial, name, step, 0, VSIM_MAP_POPULATE, &e->view, &map, &len);
         if (rc == VSIM_OK) {
             e->buf = vsim_rule_buf_mapped(&u->ctx.pool, map, len, e->view.data);
             if (!e->buf) {

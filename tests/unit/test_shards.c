@@ -539,14 +539,14 @@ static void test_map(void)
              VSIM_OK, "one step");
     VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "open");
     for (int k = 0; k < 2; k++) {
-        ok &= vsim_trial_map(t, names[k], 0, 0, &m[k], &map[k], &len[k]) == VSIM_OK;
+        ok &= vsim_trial_map(t, names[k], 0, 0, (unsigned)k * VSIM_MAP_POPULATE, &m[k], &map[k], &len[k]) == VSIM_OK;
         ok &= vsim_trial_read(t, names[k], 0, 0, &v, &buf) == VSIM_OK &&
               vsim_tensor_n_elems(&m[k]) == lens[k] && m[k].dtype == VSIM_F32 &&
               !memcmp(m[k].data, buf, lens[k] * sizeof(float));
         vsim_free(buf);
     }
     VT_CHECK(ok, "mapped values equal the read ones");
-    VT_CHECK(vsim_trial_map(t, "nope", 0, 0, &v, &buf, &len[0]) == VSIM_ENOTFOUND,
+    VT_CHECK(vsim_trial_map(t, "nope", 0, 0, 0, &v, &buf, &len[0]) == VSIM_ENOTFOUND,
              "unknown tensor: not found");
     vsim_trial_close(t);
     VT_CHECK(((float *)m[0].data)[lens[0] - 1] == -7.0f + (float)(lens[0] - 1) &&
@@ -559,7 +559,7 @@ static void test_map(void)
     vsim_buf_addf(&shard, "%s/shards/w0/step-000000000000.h5", dir.buf);
     VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "reopen");
     VT_CHECK(truncate(shard.buf, 2 << 20) == 0, "truncate the shard");
-    VT_CHECK(vsim_trial_map(t, "big", 0, 0, &v, &buf, &len[0]) < 0 &&
+    VT_CHECK(vsim_trial_map(t, "big", 0, 0, 0, &v, &buf, &len[0]) < 0 &&
              strstr(vsim_errmsg(), "step-000000000000.h5") != NULL, "truncated: error naming it");
     vsim_trial_close(t);
     vsim_buf_release(&shard);
