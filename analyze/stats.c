@@ -338,10 +338,13 @@ DEFINE_CHUNK_MOMENTS(chunk_moments_f32, float)
 /* ---- AVX2 kernels (x86-64, chosen at run time) ---- */
 
 /*
- * The float32 chunk kernels below do the work of chunk_moments_f32 plus the
- * finiteness check and the level-0 histogram with 256-bit vectors: 16 values
- * per step, two independent double accumulators per moment (the same
- * two-pass-within-the-chunk method, only the order of additions differs).
+ * The chunk kernels below (float32 and float64) do the work of the portable
+ * chunk moments plus the finiteness check and the level-0 histogram with
+ * 256-bit vectors: 16 (float64: 8) values per step, independent double
+ * accumulators per moment. The method is the same two passes within the
+ * chunk; the order of additions differs, and the squares are fused
+ * multiply-adds (one rounding instead of two), so the last bits of the
+ * moments may differ from the portable loops', within the tests' 1e-13.
  * They are compiled with target attributes and called only when the CPU has
  * AVX2 and FMA, so the binary stays portable.
  */
@@ -408,7 +411,7 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
         __m256i xi = _mm256_castps_si256(x), yi = _mm256_castps_si256(y);
         __m256d x0;
 
-        _mm_prefetch((const char *)(v + j) + PREFETCH_BYTES, _MM_HINT_T0);
+        __builtin_prefetch((const void *)((uintptr_t)(v + j) + PREFETCH_BYTES));
         x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
         __m256d x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
         __m256d y0 = _mm256_cvtps_pd(_mm256_castps256_ps128(y));
@@ -696,8 +699,8 @@ static void part_to_stats(const part *pt, uint64_t count, vsim_stats *out)
         out->min = out->max = out->mean = out->std = NAN;
         return;
     }
-    out->min = pt->min;
-    out->max = pt->max;
+    out->min = pt->min + 0.0;      /* a zero minimum or maximum reads as 0, whatever the */
+    out->max = pt->max + 0.0;      /* sign of the zero the kernel met first or last */
     out->mean = pt->mean + pt->mean_lo;
     out->std = sqrt(pt->m2 / (double)pt->n);
 }
@@ -835,6 +838,7 @@ int vsim_stats_compute(const vsim_tensor *t, const vsim_stats_params *params, vs
         return rc;
     }
     nth = vsim_omp_resolve(p->n_threads);
+    (void)vsim_stats_simd();        /* probe the CPU here, not in the threads */
     if ((size_t)nth > n_chunks)
         nth = (int)n_chunks;
     scratch = vsim_mallocarray((size_t)nth, sizeof(*scratch));

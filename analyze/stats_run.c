@@ -1,10 +1,11 @@
 /*
  * analyze/stats_run.c - the run walk behind vsim-stats (issue 5): choose the
  * steps, workers and tensors, read tensors in batches from one thread (the
- * trial and HDF5 are not thread-safe), compute a batch's small tensors in
- * parallel (one per thread) and its large ones with every thread inside, and
- * give the rows in a fixed order. Memory: one batch (batch_bytes) or the
- * largest tensor, plus the statistics' scratch.
+ * trial and HDF5 are not thread-safe; tensors of 1 MiB and more are mapped,
+ * not copied), compute a batch's tensors one per thread (largest first; a
+ * tensor too large to share runs alone with every thread inside), and give
+ * the rows in a fixed order. Memory: one batch (batch_bytes) or the largest
+ * tensor, plus the statistics' scratch of as many tensors as threads.
  * SPDX-License-Identifier: MIT
  */
 #include "analyze/stats_run.h"
@@ -379,9 +380,10 @@ static size_t item_elems(const item *it)
 /*
  * Statistics of a batch. Tensors run one per thread, largest first (so the
  * threads finish together, and one thread's serial phases of a tensor, its
- * percentile selection, overlap the other's work); a tensor larger than all
- * that follow it together would leave threads idle, so it runs alone with
- * every thread inside. Results do not depend on the split.
+ * percentile selection, overlap the others' work); a large tensor holding
+ * more than a thread's share of what is left (size x threads > the rest,
+ * itself included) would leave threads idle, so it runs alone with every
+ * thread inside. Results do not depend on the split.
  */
 static void compute_batch(walker *w, item *items, size_t n)
 {
@@ -405,7 +407,7 @@ static void compute_batch(walker *w, item *items, size_t n)
             item *it = &items[order[k0]];
             size_t e = item_elems(it);
 
-            if (e < BIG_ELEMS || e <= rest - e)
+            if (e < BIG_ELEMS || e * (size_t)nth <= rest)
                 break;
             rest -= e;
             it->rc = vsim_stats_compute(&it->view, &sp, &it->st, want_hist ? &it->hist : NULL);

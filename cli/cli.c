@@ -207,13 +207,19 @@ int vsim_cli_quiet(void)
 static char sigbus_msg[256];
 static size_t sigbus_len;
 
-static void on_sigbus(int sig)
+/* A mapped file's page past its end (BUS_ADRERR): the message and exit 1;
+ * any other SIGBUS gets its default action. Async-signal-safe. */
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-    ssize_t w = write(STDERR_FILENO, sigbus_msg, sigbus_len);
+    (void)uc;
+    if (si && si->si_code == BUS_ADRERR) {
+        ssize_t w = write(STDERR_FILENO, sigbus_msg, sigbus_len);
 
-    (void)sig;
-    (void)w;
-    _exit(1);
+        (void)w;
+        _exit(1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 void vsim_cli_sigbus(const char *prog)
@@ -224,7 +230,8 @@ void vsim_cli_sigbus(const char *prog)
 
     sigbus_len = n > 0 && (size_t)n < sizeof(sigbus_msg) ? (size_t)n : 0;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sigbus;
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, NULL);
 }

@@ -95,9 +95,10 @@ void vsim_cli_omp_passive(char **argv);
 
 /*
  * Programs that map shards (vsim_trial_map) call this: a shard truncated
- * while mapped raises SIGBUS on access, which then ends the program with
- * "prog: a shard shrank while it was mapped (shards must not change once
- * written); stopping" on stderr and exit status 1 instead of a crash.
+ * while mapped raises SIGBUS (BUS_ADRERR) on access, which then ends the
+ * program with "prog: a shard shrank while it was mapped (shards must not
+ * change once written); stopping" on stderr and exit status 1 instead of a
+ * crash. Any other SIGBUS keeps its default action.
  */
 void vsim_cli_sigbus(const char *prog);
 

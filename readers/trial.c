@@ -1335,14 +1335,19 @@ int vsim_trial_map(const vsim_trial *t, const char *name, int64_t step, int work
         goto done;
     rc = VSIM_EUNSUP;       /* from here: not mappable, the caller reads it instead */
     off = H5Dget_offset(d);
-    if (off == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n_bytes)
+    if (off == HADDR_UNDEF || H5Dget_storage_size(d) != (hsize_t)n_bytes ||
+        off % vsim_dtype_size(e->dtype))    /* values must sit at aligned addresses */
         goto done;
     type = H5Dget_type(d);
     if (H5Tequal(type, vsim_h5_native(e->dtype)) <= 0 ||
         H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
         goto done;
     /* the file must hold every byte now: a short file is an error, not a SIGBUS later */
-    if (fstat(*(int *)handle, &sb) || (uint64_t)sb.st_size < (uint64_t)off + n_bytes) {
+    if (fstat(*(int *)handle, &sb)) {
+        rc = vsim_fail(VSIM_EIO, "%s: %s", s->path, strerror(errno));
+        goto done;
+    }
+    if ((uint64_t)sb.st_size < (uint64_t)off + n_bytes) {
         rc = vsim_fail(VSIM_EIO, "%s: dataset '%s' extends past the end of the file "
                        "(truncated)", s->path, path.buf);
         goto done;

@@ -364,6 +364,23 @@ static void test_simd_vs_portable(void)
                 fabs(a.std - b.std) <= 1e-13 * b.std && fabs(a.l1 - b.l1) <= 1e-13 * b.l1 &&
                 fabs(a.l2 - b.l2) <= 1e-13 * b.l2;
     }
+    /* zeros of both signs: the minimum reads +0 on both paths (the kernels
+     * meet -0 first and +0 last) */
+    {
+        size_t n64[1] = { 64 };
+        float z[64];
+
+        for (int k = 0; k < 64; k++)
+            z[k] = 1.0f + (float)k;
+        z[0] = -0.0f;
+        z[8] = 0.0f;
+        vsim_tensor_init(&t, VSIM_F32, 1, n64, z);
+        for (int simd = 0; simd < 2; simd++) {
+            vsim_stats_set_simd(simd);
+            same &= vsim_stats_compute(&t, &p, &a, NULL) == VSIM_OK && a.min == 0.0 &&
+                    !signbit(a.min) && a.n_zeros == 2;
+        }
+    }
     vsim_stats_set_simd(1);
     VT_CHECK(same, "vector kernels agree with the portable loops");
     vsim_free(x);
