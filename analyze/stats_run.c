@@ -22,7 +22,7 @@
 #include "core/omp.h"
 #include "readers/trial.h"
 
-#define BIG_ELEMS (1u << 20)     /* tensors this large use every thread inside */
+#define BIG_BYTES ((size_t)4 << 20)  /* tensors this large may use every thread inside */
 #define LAYER_MAX 512
 
 typedef struct item {
@@ -372,9 +372,10 @@ static int read_item(walker *w, size_t ti, int64_t step, int worker, item *it, i
     return 0;
 }
 
-static size_t item_elems(const item *it)
+/* The work a tensor is: its bytes (a float64 value costs about what two float32 ones do). */
+static size_t item_bytes(const item *it)
 {
-    return it->values ? vsim_tensor_n_elems(&it->view) : 0;
+    return it->values ? vsim_tensor_n_elems(&it->view) * vsim_dtype_size(it->view.dtype) : 0;
 }
 
 /*
@@ -393,21 +394,21 @@ static void compute_batch(walker *w, item *items, size_t n)
     size_t *order = n ? vsim_mallocarray(n, sizeof(*order)) : NULL, rest = 0, k0 = 0;
 
     for (size_t i = 0; i < n; i++)
-        rest += item_elems(&items[i]);
+        rest += item_bytes(&items[i]);
     if (order) {
         /* insertion sort by size, descending (a batch holds tens of tensors) */
         for (size_t i = 0; i < n; i++) {
             size_t k = i;
 
-            for (; k > 0 && item_elems(&items[order[k - 1]]) < item_elems(&items[i]); k--)
+            for (; k > 0 && item_bytes(&items[order[k - 1]]) < item_bytes(&items[i]); k--)
                 order[k] = order[k - 1];
             order[k] = i;
         }
         for (; k0 < n && nth > 1; k0++) {
             item *it = &items[order[k0]];
-            size_t e = item_elems(it);
+            size_t e = item_bytes(it);
 
-            if (e < BIG_ELEMS || e * (size_t)nth <= rest)
+            if (e < BIG_BYTES || e * (size_t)nth <= rest)
                 break;
             rest -= e;
             it->rc = vsim_stats_compute(&it->view, &sp, &it->st, want_hist ? &it->hist : NULL);
