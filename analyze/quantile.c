@@ -178,10 +178,10 @@ static inline unsigned top_slot(const pass *ps, uint64_t key)
     return slot < VSIM_STATS_RADIX ? ps->top[slot] : 0;
 }
 
-/* Count or copy key if one of the groups holds it. */
-static inline __attribute__((always_inline)) void take_key(const pass *ps, int ith, uint64_t key)
+/* Count or copy key, whose top slot holds tb, if one of the groups holds it. */
+static inline __attribute__((always_inline)) void take_key_at(const pass *ps, int ith,
+                                                              uint64_t key, unsigned tb)
 {
-    unsigned tb = top_slot(ps, key);
     ptrdiff_t gi;
     group *g;
 
@@ -202,6 +202,12 @@ static inline __attribute__((always_inline)) void take_key(const pass *ps, int i
     else
         g->hist[(size_t)ith * VSIM_STATS_RADIX +
                 ((key - g->lo) >> (g->shift - VSIM_STATS_RADIX_BITS))]++;
+}
+
+/* Count or copy key if one of the groups holds it. */
+static inline void take_key(const pass *ps, int ith, uint64_t key)
+{
+    take_key_at(ps, ith, key, top_slot(ps, key));
 }
 
 #if VSIM_STATS_HAVE_AVX2
@@ -247,7 +253,7 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
             continue;
         for (int k = 0; k < 16; k++)
             if (ps->top[slot[k]] && key[k] - 0x00800000u < 0xff000000u)
-                take_key(ps, ith, (uint64_t)key[k] << 32);
+                take_key_at(ps, ith, (uint64_t)key[k] << 32, ps->top[slot[k]]);
     }
     for (size_t j = mm; j < len; j++) {
         uint32_t u;
@@ -267,6 +273,7 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
     const __m256i zero = _mm256_setzero_si256();
     size_t mm = len & ~(size_t)7;
     uint64_t key[8];
+    unsigned tb[8];
 
     for (size_t j = 0; j < mm; j += 8) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + j));
@@ -277,13 +284,15 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
         y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_cmpgt_epi64(zero, y), flip));
         _mm256_storeu_si256((__m256i *)(void *)key, x);
         _mm256_storeu_si256((__m256i *)(void *)(key + 4), y);
-        for (int k = 0; k < 8; k++)
-            hit |= top_slot(ps, key[k]);
+        for (int k = 0; k < 8; k++) {
+            tb[k] = top_slot(ps, key[k]);
+            hit |= tb[k];
+        }
         if (!hit)
             continue;
         for (int k = 0; k < 8; k++)
-            if (key[k] - F64_FIN_LO < F64_FIN_SPAN && top_slot(ps, key[k]))
-                take_key(ps, ith, key[k]);
+            if (tb[k] && key[k] - F64_FIN_LO < F64_FIN_SPAN)
+                take_key_at(ps, ith, key[k], tb[k]);
     }
     for (size_t j = mm; j < len; j++) {
         uint64_t u;
