@@ -487,7 +487,8 @@ static void free_groups(pass *ps)
 
 /* Find the keys of the sorted distinct ranks rs[0..n_r). */
 static int select_ranks(pass *ps, rank_state *rs, size_t n_r, const uint32_t *hist0,
-                        const uint64_t *n_fin_thread, uint64_t n_finite)
+                        const vsim_stats_window *win, const uint64_t *n_fin_thread,
+                        uint64_t n_finite)
 {
     group g[MAX_RANKS];
     uint64_t threshold = n_finite / 32 > VSIM_STATS_SMALL ? n_finite / 32 : VSIM_STATS_SMALL;
@@ -501,7 +502,7 @@ static int select_ranks(pass *ps, rank_state *rs, size_t n_r, const uint32_t *hi
         memcpy(rs[i].cnt_t, n_fin_thread, (size_t)ps->nth * sizeof(uint64_t));
     }
     if (hist0)
-        descend(rs, n_r, hist0, ps->nth, 0, 64);
+        descend(rs, n_r, hist0, ps->nth, win->base, win->width);
     ps->g = g;
     for (;;) {
         ps->n_g = make_groups(rs, n_r, g, threshold);
@@ -541,6 +542,17 @@ static void rank_of(double q, uint64_t n, uint64_t *prev, uint64_t *next, double
     *next = *prev + 1;
 }
 
+double vsim_stats_pct_sorted(const double *v, size_t n, double q)
+{
+    uint64_t prev, next;
+    double gamma;
+
+    if (n == 0)
+        return NAN;
+    rank_of(q, n, &prev, &next, &gamma);
+    return prev == next ? v[prev] : lerp(v[prev], v[next], gamma);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     return cmp_key(a, b);
@@ -556,7 +568,7 @@ static size_t find_rank(const rank_state *rs, size_t n_r, uint64_t rank)
 }
 
 int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth, const uint32_t *hist0,
-                          const uint64_t *n_fin_thread, uint64_t n_finite, const double *q,
+                          const vsim_stats_window *win, const uint64_t *n_fin_thread, uint64_t n_finite, const double *q,
                           size_t n_q, double *out)
 {
     uint64_t ranks[MAX_RANKS];
@@ -594,7 +606,7 @@ int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth, const 
         rs[i].rank = ranks[i];
         rs[i].cnt_t = cnt + i * (size_t)nth;
     }
-    rc = select_ranks(&ps, rs, n_r, hist0, n_fin_thread, n_finite);
+    rc = select_ranks(&ps, rs, n_r, hist0, win, n_fin_thread, n_finite);
     if (rc)
         goto done;
     for (size_t i = 0; i < n_q; i++) {

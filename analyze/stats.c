@@ -517,7 +517,8 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
 
 /* chunk_f32_avx2 for float64 values: 8 per step. */
 __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, size_t m, part *out,
-                                                               uint32_t *h)
+                                                               uint32_t *h,
+                                                               const vsim_stats_window *win)
 {
     const __m256i expo = _mm256_set1_epi64x(0x7ff0000000000000ll);
     const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
@@ -577,6 +578,8 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
         const __m256d mu = _mm256_set1_pd(mean);
         const __m256i flip = _mm256_set1_epi64x((long long)0x8000000000000000ull);
         const __m256i zero = _mm256_setzero_si256();
+        const __m256i wbase = _mm256_set1_epi64x((long long)win->base);
+        const __m128i wcnt = _mm_cvtsi32_si128(win->width - VSIM_STATS_RADIX_BITS);
         __m256d d1 = _mm256_setzero_pd(), d2 = d1;
         uint64_t keys[8];
 
@@ -591,8 +594,10 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
 
                 xi = _mm256_xor_si256(xi, _mm256_or_si256(_mm256_cmpgt_epi64(zero, xi), flip));
                 yi = _mm256_xor_si256(yi, _mm256_or_si256(_mm256_cmpgt_epi64(zero, yi), flip));
-                _mm256_storeu_si256((__m256i *)(void *)keys, _mm256_srli_epi64(xi, 48));
-                _mm256_storeu_si256((__m256i *)(void *)(keys + 4), _mm256_srli_epi64(yi, 48));
+                xi = _mm256_srl_epi64(_mm256_sub_epi64(xi, wbase), wcnt);
+                yi = _mm256_srl_epi64(_mm256_sub_epi64(yi, wbase), wcnt);
+                _mm256_storeu_si256((__m256i *)(void *)keys, xi);
+                _mm256_storeu_si256((__m256i *)(void *)(keys + 4), yi);
                 for (int k = 0; k < 8; k++)
                     h[keys[k]]++;
             }
@@ -608,7 +613,7 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
         t2 += d * d;
         if (h) {
             memcpy(&u, &v[j], sizeof(u));
-            h[key_f64(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
+            h[vsim_stats_bin(win, key_f64(u))]++;
         }
     }
     set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
@@ -729,7 +734,7 @@ static int check_params(const vsim_tensor *t, const vsim_stats_params *p)
 
 /* Moments of chunk c into *pt; its keys' top bits counted into h (may be NULL). */
 static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_scratch *sc,
-                          uint32_t *h, part *pt)
+                          uint32_t *h, const vsim_stats_window *win, part *pt)
 {
     size_t i0 = c * VSIM_STATS_CHUNK;
     size_t len = n - i0 < VSIM_STATS_CHUNK ? n - i0 : VSIM_STATS_CHUNK;
@@ -742,7 +747,7 @@ static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_s
         vsim_stats_simd() && chunk_f32_avx2(f, len, pt, h))
         return;
     if (t->dtype == VSIM_F64 && vsim_tensor_is_contiguous(t) && len && vsim_stats_simd() &&
-        chunk_f64_avx2((const double *)t->data + i0, len, pt, h))
+        chunk_f64_avx2((const double *)t->data + i0, len, pt, h, win))
         return;
 #endif
     if (t->dtype == VSIM_F32 && vsim_tensor_is_contiguous(t) && !any_nonfinite_f32(f, len)) {
@@ -753,7 +758,7 @@ static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_s
                 uint32_t u;
 
                 memcpy(&u, &f[j], sizeof(u));
-                h[key_f32(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
+                h[vsim_stats_bin(win, key_f32(u))]++;
             }
         return;
     }
@@ -762,15 +767,60 @@ static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_s
     pt->nf = nf;
     if (h)
         for (size_t j = 0; j < m; j++)
-            h[sc->keys[j] >> (64 - VSIM_STATS_RADIX_BITS)]++;
+            h[vsim_stats_bin(win, sc->keys[j])]++;
+}
+
+/*
+ * The level-0 window of a float64 tensor: its finite values' keys from min to
+ * max (one pass of compares, against the refining passes a crowded tensor
+ * would need). Other dtypes, and float64 spanning most of the keys, get all.
+ */
+static vsim_stats_window key_window(const vsim_tensor *t, size_t n)
+{
+    const double *v = t->data;
+    double lo = INFINITY, hi = -INFINITY;
+    uint64_t klo, khi, span, u, last;
+    vsim_stats_window w = VSIM_STATS_WINDOW_ALL;
+    int bits;
+
+    if (t->dtype != VSIM_F64 || !vsim_tensor_is_contiguous(t))
+        return w;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+
+        if (x - x == 0.0) {     /* finite */
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+    }
+    if (lo > hi)
+        return w;               /* no finite value */
+    if (lo == 0.0)
+        lo = -0.0;              /* -0.0 has the lower key: cover both zeros */
+    if (hi == 0.0)
+        hi = 0.0;
+    memcpy(&u, &lo, sizeof(u));
+    klo = key_f64(u);
+    memcpy(&u, &hi, sizeof(u));
+    khi = key_f64(u);
+    span = khi - klo;
+    bits = span ? 64 - __builtin_clzll(span) : 0;    /* span < 2^bits */
+    if (bits >= 60)
+        return w;
+    w.width = bits < VSIM_STATS_RADIX_BITS ? VSIM_STATS_RADIX_BITS : bits;
+    /* the window must not run past the last key */
+    last = UINT64_MAX - (((uint64_t)1 << w.width) - 1);
+    w.base = klo <= last ? klo : last;
+    return w;
 }
 
 /* The chunk pass: moments of every chunk, and level-0 histograms when hist0. */
 static void moments_pass(const vsim_tensor *t, size_t n, size_t n_chunks, int nth,
-                         vsim_stats_scratch *scratch, uint32_t *hist0, part *parts)
+                         vsim_stats_scratch *scratch, uint32_t *hist0,
+                         const vsim_stats_window *win, part *parts)
 {
 #pragma omp parallel num_threads(nth) default(none) \
-    shared(t, n, n_chunks, nth, scratch, hist0, parts)
+    shared(t, n, n_chunks, nth, scratch, hist0, win, parts)
     {
         for (int ith = vsim_omp_thread_num(); ith < nth; ith += vsim_omp_num_threads()) {
             vsim_stats_scratch *sc = &scratch[ith];
@@ -779,13 +829,14 @@ static void moments_pass(const vsim_tensor *t, size_t n, size_t n_chunks, int nt
 
             vsim_stats_split(n_chunks, ith, nth, &c0, &c1);
             for (size_t c = c0; c < c1; c++)
-                moments_chunk(t, n, c, sc, h, &parts[c]);
+                moments_chunk(t, n, c, sc, h, win, &parts[c]);
         }
     }
 }
 
 static int compute_pct(const vsim_tensor *t, const vsim_stats_params *p, size_t n_chunks,
-                       int nth, const uint32_t *hist0, const part *parts, vsim_stats *st)
+                       int nth, const uint32_t *hist0, const vsim_stats_window *win,
+                       const part *parts, vsim_stats *st)
 {
     uint64_t *fin = vsim_calloc((size_t)nth, sizeof(*fin));
     int rc;
@@ -799,7 +850,7 @@ static int compute_pct(const vsim_tensor *t, const vsim_stats_params *p, size_t 
         for (size_t c = c0; c < c1; c++)
             fin[ith] += parts[c].n;
     }
-    rc = vsim_quantile_compute(t, n_chunks, nth, hist0, fin, st->n_finite, p->percentiles,
+    rc = vsim_quantile_compute(t, n_chunks, nth, hist0, win, fin, st->n_finite, p->percentiles,
                                p->n_percentiles, st->pct);
     vsim_free(fin);
     return rc;
@@ -813,6 +864,7 @@ int vsim_stats_compute(const vsim_tensor *t, const vsim_stats_params *params, vs
     vsim_stats st;
     vsim_stats_scratch *scratch = NULL;
     uint32_t *hist0 = NULL;
+    vsim_stats_window win = VSIM_STATS_WINDOW_ALL;
     part *parts = NULL, total;
     size_t n, n_chunks;
     int nth, rc;
@@ -849,13 +901,15 @@ int vsim_stats_compute(const vsim_tensor *t, const vsim_stats_params *params, vs
         rc = vsim_fail(VSIM_ENOMEM, "stats: out of memory for %zu elements", n);
         goto done;
     }
-    moments_pass(t, n, n_chunks, nth, scratch, hist0, parts);
+    if (hist0)
+        win = key_window(t, n);
+    moments_pass(t, n, n_chunks, nth, scratch, hist0, &win, parts);
     merge_range(parts, 0, n_chunks, &total);
     part_to_stats(&total, n, &st);
     vsim_free(scratch);
     scratch = NULL;
     if (st.n_pct && st.n_finite) {
-        rc = compute_pct(t, p, n_chunks, nth, hist0, parts, &st);
+        rc = compute_pct(t, p, n_chunks, nth, hist0, &win, parts, &st);
         if (rc)
             goto done;
     }

@@ -37,6 +37,25 @@ VSIM_INTERNAL int vsim_stats_simd(void);
 /* Turn the vector kernels off (0) or back on where the CPU allows (1); for tests. */
 VSIM_INTERNAL void vsim_stats_set_simd(int on);
 
+/*
+ * The keys the level-0 histogram spans: [base, base + 2^width), width >= 16,
+ * in VSIM_STATS_RADIX bins of 2^(width - 16) keys: bin = (key - base) >>
+ * (width - 16). Usually all keys ({0, 64}: the top 16 bits); float64 tensors
+ * get the window of their own min..max, so that values crowded into a few
+ * exponents (1000 +- 1) are resolved without refining passes.
+ */
+typedef struct vsim_stats_window {
+    uint64_t base;
+    int width;
+} vsim_stats_window;
+
+#define VSIM_STATS_WINDOW_ALL ((vsim_stats_window){ 0, 64 })
+
+static inline uint32_t vsim_stats_bin(const vsim_stats_window *w, uint64_t key)
+{
+    return (uint32_t)((key - w->base) >> (w->width - VSIM_STATS_RADIX_BITS));
+}
+
 /* Non-finite counts of a chunk. */
 typedef struct vsim_stats_nonfinite {
     uint64_t n_nan, n_posinf, n_neginf;
@@ -73,10 +92,12 @@ static inline void vsim_stats_split(size_t n_chunks, int ith, int nth, size_t *c
  * Percentiles q[0..n_q) (0..100) of the finite values of t, numpy's linear
  * method, into out. nth threads split the n_chunks chunks by vsim_stats_split;
  * n_fin_thread[ith] is the number of finite values in thread ith's chunks;
- * hist0 (may be NULL) holds nth level-0 histograms of VSIM_STATS_RADIX counts.
+ * hist0 (may be NULL) holds nth level-0 histograms of VSIM_STATS_RADIX counts
+ * over the key window win.
  */
 VSIM_INTERNAL int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth,
-                                        const uint32_t *hist0, const uint64_t *n_fin_thread,
+                                        const uint32_t *hist0, const vsim_stats_window *win,
+                                        const uint64_t *n_fin_thread,
                                         uint64_t n_finite, const double *q, size_t n_q,
                                         double *out);
 

@@ -9,6 +9,7 @@
  * and histogram counts exact.
  * SPDX-License-Identifier: MIT
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -387,6 +388,72 @@ static void test_simd_vs_portable(void)
     vsim_free(y);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * float64 tensors get a level-0 window of their own min..max: percentiles of
+ * crowded, constant, signed-zero, near-DBL_MAX, negative, wide and NaN/Inf
+ * data equal those of a sorted copy (vsim_stats_pct_sorted), on both paths.
+ */
+static void test_f64_window(void)
+{
+    enum { N = 50000, CASES = 7 };
+    static double x[N], fin[N];
+    static const double q[9] = { 0, 1, 5, 25, 50, 75, 95, 99, 100 };
+    vsim_stats_params p = VSIM_STATS_PARAMS_INIT;
+    size_t shape[1] = { N };
+    int ok = 1;
+
+    p.percentiles = q;
+    p.n_percentiles = 9;
+    p.n_threads = 2;
+    for (int c = 0; c < CASES; c++) {
+        size_t m = 0;
+        vsim_tensor t;
+
+        for (size_t i = 0; i < N; i++) {
+            double u = uniform(100 + (uint64_t)c, i) - 0.5;
+
+            switch (c) {
+            case 0: x[i] = 1e3 + u; break;                          /* crowded */
+            case 1: x[i] = 7.25; break;                             /* constant */
+            case 2: x[i] = i % 3 == 0 ? -0.0 : (i % 3 == 1 ? 0.0 : fabs(u)); break;
+            case 3: x[i] = DBL_MAX * (0.999 + 0.001 * u); break;    /* near the last key */
+            case 4: x[i] = -5.0 - u * 1e-9; break;                  /* negative, crowded */
+            case 5: x[i] = u * 1e300 * (double)(i % 7) + u * 1e-300; break; /* wide */
+            default: x[i] = i % 1000 == 0 ? (double)NAN
+                                          : (i % 1001 == 0 ? -(double)INFINITY : 2.0 + u); break;
+            }
+            if (isfinite(x[i]))
+                fin[m++] = x[i];
+        }
+        qsort(fin, m, sizeof(double), cmp_dbl);
+        vsim_tensor_init(&t, VSIM_F64, 1, shape, x);
+        for (int simd = 0; simd < 2; simd++) {
+            vsim_stats st;
+
+            vsim_stats_set_simd(simd);
+            ok &= vsim_stats_compute(&t, &p, &st, NULL) == VSIM_OK;
+            for (int k = 0; k < 9; k++) {
+                double want = vsim_stats_pct_sorted(fin, m, q[k]) + 0.0;
+
+                if (!(st.pct[k] == want)) {
+                    printf("# f64 window case %d simd %d p%g: %.17g want %.17g\n", c, simd,
+                           q[k], st.pct[k], want);
+                    ok = 0;
+                }
+            }
+        }
+    }
+    vsim_stats_set_simd(1);
+    VT_CHECK(ok, "float64 windows: percentiles equal a sorted copy's");
+}
+
 int main(void)
 {
     /* every reference case through the vector kernels (where the CPU has them),
@@ -399,6 +466,7 @@ int main(void)
     }
     vsim_stats_set_simd(1);
     test_simd_vs_portable();
+    test_f64_window();
     test_merge_and_series();
     test_bad_params();
 #ifdef VSIM_TEST
