@@ -6,7 +6,9 @@
 # validation, so both sides time training alone; each figure is the best of REPEAT
 # short runs, interleaved, because the machine is shared. Also: the overhead of the
 # default capture (losses and metrics every step, tensors every 100 steps).
-# Env: THREADS (default 2), STEPS (default 6), REPEAT (default 3), MODELS, LOSSES.
+# Env: THREADS (default 2), STEPS (default 6), REPEAT (default 3), MODELS, LOSSES;
+# GPU_ONLY=1 skips the CPU figures (on a GPU machine: `make trainer && GPU_ONLY=1
+# bash bench/bench-train.sh`; it needs no h5py: bench/mkdata.c writes the data).
 set -u
 BIN=${VSIM_BIN:-$PWD/bin}
 PY=${PYTHON:-/usr/bin/python3}
@@ -25,14 +27,9 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
 else
     have_torch=1
 fi
-"$PY" - "$TMP/data.h5" <<'PY'
-import sys, h5py, numpy as np
-r = np.random.default_rng(1)
-with h5py.File(sys.argv[1], "w") as f:
-    f["images"] = r.integers(0, 256, size=(32, 6, 64, 64), dtype=np.uint8)
-    f["labels"] = np.zeros(32, np.int32)
-    f["design_id"] = np.arange(32, dtype=np.int32)
-PY
+# the training data: 32 designs x 6 views of 64x64 noise (content does not matter for speed)
+cc -O2 bench/mkdata.c $(pkg-config --cflags --libs hdf5) -o "$TMP/mkdata" &&
+    "$TMP/mkdata" "$TMP/data.h5" || { echo "bench-train: cannot write the data"; exit 1; }
 for c in weights biases gradients activations images losses metrics embeddings; do
     echo "$c interval=0"
 done >"$TMP/off.cfg"
@@ -50,6 +47,8 @@ torch_ips() {
 }
 best() { sort -g | tail -1; }
 
+grep -v -e '^losses' -e '^metrics' "$TMP/off.cfg" >"$TMP/scalars.cfg"
+if [ "${GPU_ONLY:-0}" != 1 ]; then
 echo "CPU training, batch 64, $THREADS threads, $(nproc) cores, best of $REPEAT x $STEPS steps"
 printf '%-6s %-5s %12s %12s %8s\n' model loss vsim_img/s torch_img/s ratio
 for m in $MODELS; do
@@ -69,7 +68,6 @@ done
 
 # Capture overhead: losses and metrics every step, as the default save config does on
 # 99 of 100 steps; slim + L2; with the default background fsync, and with --no-fsync.
-grep -v -e '^losses' -e '^metrics' "$TMP/off.cfg" >"$TMP/scalars.cfg"
 v=""; c=""; n=""
 for _ in $(seq "$REPEAT"); do
     v="$v $(vsim_ips slim l2 --save-config "$TMP/off.cfg")"
@@ -83,6 +81,7 @@ awk -v a="$vb" -v b="$cb" -v c="$nb" 'BEGIN {
     printf "capture overhead (slim l2, losses+metrics every step): off %.1f images/s; ", a
     printf "default, background fsync %.1f (%.1f %%); --no-fsync %.1f (%.1f %%)\n", b, 100 * (a - b) / a, c,
         100 * (a - c) / a }'
+fi
 
 # GPU (only where this vsim-train has CUDA and a GPU answers): batch 64, 256, 1024 beside
 # PyTorch eager on the same GPU; and the CPU and CUDA paths' losses side by side.
@@ -108,12 +107,36 @@ if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --
             done
         done
     done
-    for d in cpu cuda; do
-        rm -rf "$TMP/run"
-        "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" \
-            --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 3 --batch 16 --val-frac 0 \
-            --eval-interval 0 --device $d --threads "$THREADS" --save-config "$TMP/off.cfg" |
-            sed -n "s/^loss\t/$d last loss /p"
+    # capture overhead on the GPU: losses and metrics every step (the default save
+    # config on 99 of 100 steps), wide + L2, batch 256, best of REPEAT
+    v=""; c=""
+    for _ in $(seq "$REPEAT"); do
+        for cfg in off scalars; do
+            rm -rf "$TMP/run"
+            x=$("$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" --model wide --loss l2 \
+                --steps "$GPU_STEPS" --batch 256 --val-frac 0 --eval-interval 0 --device cuda \
+                --save-config "$TMP/$cfg.cfg" | sed -n 's/^images_per_s\t//p')
+            if [ $cfg = off ]; then v="$v $x"; else c="$c $x"; fi
+        done
+    done
+    awk -v a="$(echo $v | tr ' ' '\n' | best)" -v b="$(echo $c | tr ' ' '\n' | best)" 'BEGIN {
+        printf "GPU capture overhead (wide l2 batch 256, losses+metrics every step): "
+        printf "off %.1f images/s, default %.1f (%.1f %%; goal < 5 %%)\n", a, b, 100 * (a - b) / a }'
+    # the CPU and CUDA paths on a small model, same seed: the loss after 1, 3 and 20
+    # steps (goal: the same numbers to float tolerance)
+    for n in 1 3 20; do
+        for d in cpu cuda; do
+            rm -rf "$TMP/run"
+            x=$("$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/run" \
+                --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps $n --batch 16 \
+                --val-frac 0 --eval-interval 0 --device $d --threads "$THREADS" --seed 7 \
+                --save-config "$TMP/off.cfg" | sed -n 's/^loss\t//p')
+            if [ $d = cpu ]; then lc=$x; else lg=$x; fi
+        done
+        awk -v n=$n -v a="$lc" -v b="$lg" 'BEGIN {
+            r = (a != 0) ? (b - a) / a : b - a; if (r < 0) r = -r
+            printf "agreement after %2d steps: cpu loss %.9g, cuda loss %.9g, relative %.2e %s\n",
+                n, a, b, r, (r < 1e-4) ? "(ok)" : "(DIFFERENT)" }'
     done
 else
     echo "GPU: skipped (this vsim-train has no CUDA, or no GPU answers)"
