@@ -514,9 +514,12 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
         return vsim_fail(VSIM_EDEVICE, "cuBLAS: cannot create a handle");
     }
     /* fp32 products by default, as the CPU path; VSIM_CUDA_TF32=1: faster, fewer digits */
-    if (getenv("VSIM_CUDA_TF32") && !strcmp(getenv("VSIM_CUDA_TF32"), "1"))
-        cublasSetMathMode(g->blas, CUBLAS_TF32_TENSOR_OP_MATH);
-    rc = alloc_all(g);
+    rc = VSIM_OK;
+    if (getenv("VSIM_CUDA_TF32") && !strcmp(getenv("VSIM_CUDA_TF32"), "1") &&
+        cublasSetMathMode(g->blas, CUBLAS_TF32_TENSOR_OP_MATH) != CUBLAS_STATUS_SUCCESS)
+        rc = vsim_fail(VSIM_EDEVICE, "cuBLAS: cannot select TF32 products (VSIM_CUDA_TF32=1)");
+    if (!rc)
+        rc = alloc_all(g);
     if (!rc && cudaMemcpyToSymbol(c_gauss, gw, sizeof(gw)) != cudaSuccess)
         rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot set the SSIM window");
     if (!rc && cudaMemcpy(g->params, m->params, g->n_params * sizeof(float),

@@ -307,6 +307,7 @@ int vsim_loss_eval(const vsim_loss_spec *spec, const float *pred, const float *t
     out->mse = mse;
     out->ssim = mean_ssim;
     out->psnr = mse > 0.0 ? 10.0 * log10(1.0 / mse) : (double)INFINITY;
-    out->total = spec->w_l2 * mse + spec->w_ssim * (1.0 - mean_ssim);
+    /* an L2-only loss stays finite where SSIM is undefined (images under 11x11), as on CUDA */
+    out->total = spec->w_l2 * mse + (spec->w_ssim > 0.0 ? spec->w_ssim * (1.0 - mean_ssim) : 0.0);
     return VSIM_OK;
 }

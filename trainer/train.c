@@ -317,11 +317,13 @@ static int grads_wanted(const job *j)
 {
     char name[96];
 
-    for (int i = 0; i < j->m->n_layers; i++) {
-        snprintf(name, sizeof(name), "gradients/%s/weight", j->m->layers[i].name);
-        if (vsim_writer_wants(j->w, name, VSIM_COLL_GRADIENTS))
-            return 1;
-    }
+    for (int i = 0; i < j->m->n_layers; i++)
+        for (int k = 0; k < 2; k++) {
+            snprintf(name, sizeof(name), "gradients/%s/%s", j->m->layers[i].name,
+                     k ? "bias" : "weight");
+            if (vsim_writer_wants(j->w, name, VSIM_COLL_GRADIENTS))
+                return 1;
+        }
     return 0;
 }
 
