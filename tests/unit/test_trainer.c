@@ -284,6 +284,30 @@ static void check_loss_grad(const char *text)
     VT_CHECK(worst / scale < 1e-3, label);
 }
 
+/* An L2-only loss on images under 11x11 (SSIM undefined): the SSIM metric is
+ * NaN and the total stays the MSE, finite (as the CUDA path computes it). */
+static void test_loss_small_images(void)
+{
+    enum { N = 2 * 8 * 8 };
+    vsim_loss_spec spec;
+    vsim_loss_value v;
+    float p[N], t[N], g[N];
+    double mse = 0.0;
+
+    for (int i = 0; i < N; i++) {
+        p[i] = (float)(i % 7) / 7.0f;
+        t[i] = (float)(i % 5) / 5.0f;
+        mse += ((double)p[i] - (double)t[i]) * ((double)p[i] - (double)t[i]);
+    }
+    mse /= N;
+    VT_CHECK(vsim_loss_parse("l2", &spec) == VSIM_OK &&
+             vsim_loss_eval(&spec, p, t, 2, 8, 8, g, &v, NT) == VSIM_OK, "l2 on 8x8 images");
+    VT_CHECK(isnan(v.ssim) && fabs(v.total - mse) <= 1e-12 * mse, "total = mse, ssim NaN");
+    VT_CHECK(vsim_loss_parse("ssim", &spec) == VSIM_OK &&
+             vsim_loss_eval(&spec, p, t, 2, 8, 8, g, &v, NT) == VSIM_EINVAL,
+             "ssim on 8x8 images: EINVAL");
+}
+
 static void test_loss_parse(void)
 {
     vsim_loss_spec s;
@@ -808,6 +832,7 @@ int main(void)
     test_conv_direct();
     test_activations();
     test_loss_parse();
+    test_loss_small_images();
     check_loss_grad("l2");
     check_loss_grad("ssim");
     check_loss_grad("0.3*l2+0.7*ssim");
