@@ -619,6 +619,42 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
     set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
     return 1;
 }
+
+/* Min and max of the finite values of v[0..n) into *lo, *hi (+inf, -inf if none). */
+__attribute__((target("avx2"))) static void finite_range_f64_avx2(const double *v, size_t n,
+                                                                  double *lo, double *hi)
+{
+    const __m256d pinf = _mm256_set1_pd(INFINITY), ninf = _mm256_set1_pd(-INFINITY);
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d mn0 = pinf, mn1 = pinf, mx0 = ninf, mx1 = ninf;
+    size_t mm = n & ~(size_t)7, i;
+    double a = INFINITY, b = -INFINITY, fl[4], fh[4];
+
+    for (i = 0; i < mm; i += 8) {
+        __m256d x = _mm256_loadu_pd(v + i), y = _mm256_loadu_pd(v + i + 4);
+        /* x - x is 0 for finite x, NaN otherwise */
+        __m256d fx = _mm256_cmp_pd(_mm256_sub_pd(x, x), zero, _CMP_EQ_OQ);
+        __m256d fy = _mm256_cmp_pd(_mm256_sub_pd(y, y), zero, _CMP_EQ_OQ);
+
+        mn0 = _mm256_min_pd(mn0, _mm256_blendv_pd(pinf, x, fx));
+        mn1 = _mm256_min_pd(mn1, _mm256_blendv_pd(pinf, y, fy));
+        mx0 = _mm256_max_pd(mx0, _mm256_blendv_pd(ninf, x, fx));
+        mx1 = _mm256_max_pd(mx1, _mm256_blendv_pd(ninf, y, fy));
+    }
+    _mm256_storeu_pd(fl, _mm256_min_pd(mn0, mn1));
+    _mm256_storeu_pd(fh, _mm256_max_pd(mx0, mx1));
+    for (int k = 0; k < 4; k++) {
+        a = fl[k] < a ? fl[k] : a;
+        b = fh[k] > b ? fh[k] : b;
+    }
+    for (; i < n; i++)
+        if (v[i] - v[i] == 0.0) {
+            a = v[i] < a ? v[i] : a;
+            b = v[i] > b ? v[i] : b;
+        }
+    *lo = a;
+    *hi = b;
+}
 #else
 int vsim_stats_simd(void)
 {
@@ -785,14 +821,19 @@ static vsim_stats_window key_window(const vsim_tensor *t, size_t n)
 
     if (t->dtype != VSIM_F64 || !vsim_tensor_is_contiguous(t))
         return w;
-    for (size_t i = 0; i < n; i++) {
-        double x = v[i];
+#if VSIM_STATS_HAVE_AVX2
+    if (vsim_stats_simd())
+        finite_range_f64_avx2(v, n, &lo, &hi);
+    else
+#endif
+        for (size_t i = 0; i < n; i++) {
+            double x = v[i];
 
-        if (x - x == 0.0) {     /* finite */
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
+            if (x - x == 0.0) {     /* finite */
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+            }
         }
-    }
     if (lo > hi)
         return w;               /* no finite value */
     if (lo == 0.0)
