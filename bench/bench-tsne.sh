@@ -8,7 +8,10 @@
 # Environment: SIZES ("5000 20000 70000"), REPS (3), SK_REPS (3; 1 from 70,000
 # points), SKLEARN_RESULTS=FILE to reuse scikit-learn lines of an earlier
 # bench/out/tsne-results.tsv instead of rerunning it (marked "reused" in the table),
-# NO_SKLEARN=1 to skip it. Both codes run with OMP_WAIT_POLICY=passive (vsim-tsne sets it
+# NO_SKLEARN=1 to skip it; NOISE_SEEDS (5; 0 skips): at the N of NOISE_SIZES
+# ("5000 20000") vsim-tsne also runs with random initialisation over that many seeds,
+# to print the spread of the quality figures between layouts, the yardstick for the
+# single-layout anchors. Both codes run with OMP_WAIT_POLICY=passive (vsim-tsne sets it
 # itself; see docs/tsne.md), which only helps scikit-learn when the machine is shared.
 set -u
 BIN=${VSIM_BIN:-$PWD/bin}
@@ -123,3 +126,25 @@ for n in $SIZES; do
         echo "| $n | speed-up | $(awk "BEGIN{printf \"%.2fx\", $sw / $w}") | | | | | |"
     fi
 done
+
+# The spread between layouts: random initialisation, seeds 1..NOISE_SEEDS
+NOISE_SEEDS=${NOISE_SEEDS:-5}
+if [ "$NOISE_SEEDS" -gt 0 ]; then
+    echo
+    echo "layout-to-layout spread (vsim-tsne --init random, seeds 1-$NOISE_SEEDS): mean sd min max"
+    for n in ${NOISE_SIZES:-5000 20000}; do
+        x=$DATA/fm$n.f32 l=$DATA/fm$n.labels
+        [ -e "$x" ] || continue
+        for s in $(seq 1 "$NOISE_SEEDS"); do
+            "$BIN/vsim-tsne" "$x" --dims 784 -l "$l" --perplexity 30 --theta 0.5 --iters 1000 \
+                -t 2 --seed "$s" --init random --quality -f json --kl-points 100000 \
+                >"$OUT/tsne-noise.json" 2>/dev/null || { echo "bench-tsne: noise run failed"; exit 1; }
+            for f in kl nn_preservation knn_accuracy; do printf '%s ' "$(qfield "$OUT/tsne-noise.json" $f)"; done
+            echo
+        done | awk -v n=$n '{ for (i = 1; i <= 3; i++) { s[i] += $i; q[i] += $i * $i;
+                if (NR == 1 || $i < lo[i]) lo[i] = $i; if (NR == 1 || $i > hi[i]) hi[i] = $i } }
+            END { split("KL nn10 10-NN-acc", nm, " ");
+                for (i = 1; i <= 3; i++) { m = s[i] / NR; v = q[i] / NR - m * m; if (v < 0) v = 0
+                    printf "N=%s %-10s %.4f %.4f %.4f %.4f\n", n, nm[i], m, sqrt(v * NR / (NR - 1 > 0 ? NR - 1 : 1)), lo[i], hi[i] } }'
+    done
+fi
