@@ -238,6 +238,10 @@ void vsim_cli_sigbus(const char *prog)
 
 void vsim_cli_omp_passive(char **argv)
 {
+    const char *pre = getenv("LD_PRELOAD"), *b0, *b1;
+    char exe[4096];
+    ssize_t k;
+
     if (getenv("VSIM_OMP_PASSIVE")) {
         /* the re-executed process: libgomp has read the policy; children
          * (rule actions, gnuplot) get the user's environment back */
@@ -245,11 +249,20 @@ void vsim_cli_omp_passive(char **argv)
         unsetenv("OMP_WAIT_POLICY");
         return;
     }
-    if (getenv("OMP_WAIT_POLICY"))
+    if (getenv("OMP_WAIT_POLICY") || !argv || !argv[0] || (pre && strstr(pre, "vgpreload")))
+        return;         /* set by the user, or running under valgrind (which must stay) */
+    /* only when the executable is this program, not a loader (ld.so) running it */
+    k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (k <= 0)
+        return;
+    exe[k] = '\0';
+    b0 = strrchr(argv[0], '/');
+    b1 = strrchr(exe, '/');
+    if (strcmp(b0 ? b0 + 1 : argv[0], b1 ? b1 + 1 : exe))
         return;
     setenv("OMP_WAIT_POLICY", "passive", 1);
     setenv("VSIM_OMP_PASSIVE", "1", 1);
-    execv("/proc/self/exe", argv);      /* returns only on failure: carry on */
+    execv(exe, argv);                   /* returns only on failure: carry on */
     unsetenv("VSIM_OMP_PASSIVE");
     unsetenv("OMP_WAIT_POLICY");
 }

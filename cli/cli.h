@@ -83,8 +83,9 @@ int vsim_cli_quiet(void);
 /*
  * Make OpenMP's idle threads sleep instead of spin (OMP_WAIT_POLICY=passive)
  * unless the user set OMP_WAIT_POLICY: libgomp reads it only at start-up, so
- * this sets it and re-executes the program (/proc/self/exe, same argv); it
- * returns when the policy is already set or the re-execution failed. The
+ * this sets it and re-executes the program (the file /proc/self/exe names,
+ * same argv); it returns when the policy is already set, under valgrind, when
+ * a loader runs the program (ld.so ...), or when the re-execution failed. The
  * re-executed process removes the variables again, so that the programs it
  * starts see the user's environment.
  * Spinning threads steal the cores from the working one when other processes
