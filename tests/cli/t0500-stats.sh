@@ -209,4 +209,10 @@ expect_grep "help lists --across-steps" "--across-steps" "$TMP/out"
 "$VSIM_BUILD/tests/helpers/rules-mkrun" plateau "$TMP/evalrun" >/dev/null 2>&1
 expect_exit 0 "weights at the last train step" "$S" "$TMP/evalrun" --collection weights --format csv
 expect_grep "last train step chosen" "^0,64,train,encoder/fc1/weight," "$TMP/out"
+# started through the dynamic loader, it does not re-execute the loader (OMP_WAIT_POLICY)
+LDSO=/lib64/ld-linux-x86-64.so.2
+if [ -x "$LDSO" ]; then
+    expect_exit 0 "run through ld.so" "$LDSO" "$S" --all-steps --format csv "$RUN"
+    check "ld.so: all rows" test "$(wc -l <"$TMP/out")" -eq $((6 * 2 * 7 + 1))
+fi
 finish
