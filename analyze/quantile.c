@@ -374,6 +374,7 @@ static void descend(rank_state *rs, size_t n_r, const uint32_t *hist, int nth, u
     uint64_t below = 0, total = 0;
     size_t b = 0, r = 0;
 
+    VSIM_ASSERT(shift >= VSIM_STATS_RADIX_BITS && shift % VSIM_STATS_RADIX_BITS == 0);
     while (r < n_r && b < VSIM_STATS_RADIX) {
         total = 0;
         for (int t = 0; t < nth; t++)

@@ -846,9 +846,13 @@ static vsim_stats_window key_window(const vsim_tensor *t, size_t n)
     khi = key_f64(u);
     span = khi - klo;
     bits = span ? 64 - __builtin_clzll(span) : 0;    /* span < 2^bits */
-    if (bits >= 60)
-        return w;
-    w.width = bits < VSIM_STATS_RADIX_BITS ? VSIM_STATS_RADIX_BITS : bits;
+    /* a multiple of 16 bits, so that refining (16 bits a pass) ends exactly at
+     * single keys, as it does from the full width */
+    w.width = (bits + VSIM_STATS_RADIX_BITS - 1) / VSIM_STATS_RADIX_BITS * VSIM_STATS_RADIX_BITS;
+    if (w.width < VSIM_STATS_RADIX_BITS)
+        w.width = VSIM_STATS_RADIX_BITS;
+    if (w.width >= 64)
+        return VSIM_STATS_WINDOW_ALL;
     /* the window must not run past the last key */
     last = UINT64_MAX - (((uint64_t)1 << w.width) - 1);
     w.base = klo <= last ? klo : last;

@@ -38,8 +38,8 @@ VSIM_INTERNAL int vsim_stats_simd(void);
 VSIM_INTERNAL void vsim_stats_set_simd(int on);
 
 /*
- * The keys the level-0 histogram spans: [base, base + 2^width), width >= 16,
- * in VSIM_STATS_RADIX bins of 2^(width - 16) keys: bin = (key - base) >>
+ * The keys the level-0 histogram spans: [base, base + 2^width), width a
+ * multiple of 16 (refining takes 16 bits a pass), in VSIM_STATS_RADIX bins of 2^(width - 16) keys: bin = (key - base) >>
  * (width - 16). Usually all keys ({0, 64}: the top 16 bits); float64 tensors
  * get the window of their own min..max, so that values crowded into a few
  * exponents (1000 +- 1) are resolved without refining passes.
