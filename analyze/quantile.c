@@ -210,13 +210,21 @@ static inline void take_key(const pass *ps, int ith, uint64_t key)
     take_key_at(ps, ith, key, top_slot(ps, key));
 }
 
+/* take_key for the finite ones of n float32 values. */
+static void take_keys_f32(const pass *ps, int ith, const float *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        uint32_t u;
+        uint64_t key;
+
+        memcpy(&u, &v[j], sizeof(u));
+        key = vsim_key_f32(u);
+        if (vsim_key_f32_finite(key))
+            take_key(ps, ith, key);
+    }
+}
+
 #if VSIM_STATS_HAVE_AVX2
-#include <immintrin.h>
-
-/* Keys of finite float64 values: [F64_FIN_LO, F64_FIN_LO + F64_FIN_SPAN). */
-#define F64_FIN_LO 0x0010000000000000ull
-#define F64_FIN_SPAN 0xffe0000000000000ull
-
 /*
  * The keys of 16 float32 values (v[0..16)) at a time, tested against the top
  * slots; NaN and infinite values (keys up to 0x007fffff and from 0xff800000)
@@ -227,7 +235,6 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
 {
     /* float32 keys have 32 zero low bits and the window is >= 2^48 keys wide
      * (top_shift >= 32; checked by the caller), so slots fit 32-bit lanes */
-    const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
     const __m256i base = _mm256_set1_epi32((int)(uint32_t)(ps->top_base >> 32));
     const __m256i lim = _mm256_set1_epi32(VSIM_STATS_RADIX);
     const __m128i cnt = _mm_cvtsi32_si128(ps->top_shift - 32);
@@ -239,8 +246,8 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(v + j + 8));
         unsigned hit = 0;
 
-        x = _mm256_xor_si256(x, _mm256_or_si256(_mm256_srai_epi32(x, 31), flip));
-        y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_srai_epi32(y, 31), flip));
+        x = vsim_key8_f32(x);
+        y = vsim_key8_f32(y);
         _mm256_storeu_si256((__m256i *)(void *)key, x);
         _mm256_storeu_si256((__m256i *)(void *)(key + 8), y);
         x = _mm256_min_epu32(_mm256_srl_epi32(_mm256_sub_epi32(x, base), cnt), lim);
@@ -252,25 +259,16 @@ __attribute__((target("avx2"))) static void pass_f32_avx2(const pass *ps, int it
         if (!hit)
             continue;
         for (int k = 0; k < 16; k++)
-            if (ps->top[slot[k]] && key[k] - 0x00800000u < 0xff000000u)
+            if (ps->top[slot[k]] && vsim_key_f32_finite((uint64_t)key[k] << 32))
                 take_key_at(ps, ith, (uint64_t)key[k] << 32, ps->top[slot[k]]);
     }
-    for (size_t j = mm; j < len; j++) {
-        uint32_t u;
-
-        memcpy(&u, &v[j], sizeof(u));
-        u ^= (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
-        if (u - 0x00800000u < 0xff000000u && top_slot(ps, (uint64_t)u << 32))
-            take_key(ps, ith, (uint64_t)u << 32);
-    }
+    take_keys_f32(ps, ith, v + mm, len - mm);
 }
 
 /* The same for float64, 8 values at a time (non-finite keys: up to 0x000f.., from 0xfff0..). */
 __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int ith,
                                                           const double *v, size_t len)
 {
-    const __m256i flip = _mm256_set1_epi64x((long long)0x8000000000000000ull);
-    const __m256i zero = _mm256_setzero_si256();
     size_t mm = len & ~(size_t)7;
     uint64_t key[8];
     unsigned tb[8];
@@ -280,8 +278,8 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
         __m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(v + j + 4));
         unsigned hit = 0;
 
-        x = _mm256_xor_si256(x, _mm256_or_si256(_mm256_cmpgt_epi64(zero, x), flip));
-        y = _mm256_xor_si256(y, _mm256_or_si256(_mm256_cmpgt_epi64(zero, y), flip));
+        x = vsim_key4_f64(x);
+        y = vsim_key4_f64(y);
         _mm256_storeu_si256((__m256i *)(void *)key, x);
         _mm256_storeu_si256((__m256i *)(void *)(key + 4), y);
         for (int k = 0; k < 8; k++) {
@@ -291,15 +289,15 @@ __attribute__((target("avx2"))) static void pass_f64_avx2(const pass *ps, int it
         if (!hit)
             continue;
         for (int k = 0; k < 8; k++)
-            if (tb[k] && key[k] - F64_FIN_LO < F64_FIN_SPAN)
+            if (tb[k] && vsim_key_f64_finite(key[k]))
                 take_key_at(ps, ith, key[k], tb[k]);
     }
     for (size_t j = mm; j < len; j++) {
         uint64_t u;
 
         memcpy(&u, &v[j], sizeof(u));
-        u ^= (uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull;
-        if (u - F64_FIN_LO < F64_FIN_SPAN && top_slot(ps, u))
+        u = vsim_key_f64(u);
+        if (vsim_key_f64_finite(u))
             take_key(ps, ith, u);
     }
 }
@@ -332,17 +330,7 @@ static void pass_thread(const pass *ps, int ith)
 #endif
         if (fast) {
             /* float32 without a key buffer */
-            const float *f = (const float *)ps->t->data + i0;
-
-            for (size_t j = 0; j < len; j++) {
-                uint32_t u;
-
-                memcpy(&u, &f[j], sizeof(u));
-                if ((u & 0x7f800000u) == 0x7f800000u)
-                    continue;   /* NaN or infinite */
-                u ^= (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
-                take_key(ps, ith, (uint64_t)u << 32);
-            }
+            take_keys_f32(ps, ith, (const float *)ps->t->data + i0, len);
             continue;
         }
         m = vsim_stats_load(ps->t, i0, len, sc, 0, NULL);
@@ -426,9 +414,7 @@ static size_t make_groups(rank_state *rs, size_t n_r, group *g, uint64_t thresho
 /* Allocate the copy buffer and histograms of the groups; mark their top bins. */
 static int prepare_groups(pass *ps, rank_state *rs)
 {
-    uint64_t total = 0;
-
-    uint64_t span = ps->g[0].lo ^ ps->g[ps->n_g - 1].hi;
+    uint64_t total = 0, span = ps->g[0].lo ^ ps->g[ps->n_g - 1].hi;
     int w = span ? 64 - __builtin_clzll(span) : 0;   /* the window: 2^w keys, w >= 16 */
 
     w = w < VSIM_STATS_RADIX_BITS ? VSIM_STATS_RADIX_BITS : w;
@@ -569,8 +555,8 @@ static size_t find_rank(const rank_state *rs, size_t n_r, uint64_t rank)
 }
 
 int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth, const uint32_t *hist0,
-                          const vsim_stats_window *win, const uint64_t *n_fin_thread, uint64_t n_finite, const double *q,
-                          size_t n_q, double *out)
+                          const vsim_stats_window *win, const uint64_t *n_fin_thread,
+                          uint64_t n_finite, const double *q, size_t n_q, double *out)
 {
     uint64_t ranks[MAX_RANKS];
     rank_state rs[MAX_RANKS];

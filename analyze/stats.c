@@ -6,8 +6,9 @@
  * LeVeque 1983), and bumps the level-0 radix histogram that quantile.c starts
  * from. Chunk moments are merged pairwise (Chan's formula) in chunk order, so
  * the result does not depend on how many threads did the chunks. Contiguous
- * float32 and float64 chunks without NaN or infinity take an AVX2 kernel when the CPU has
- * one (probed at run time; the portable loops otherwise, and in tests).
+ * float32 and float64 chunks without NaN or infinity take an AVX2 kernel when
+ * the CPU has one (probed at run time; the portable loops otherwise, and in
+ * tests).
  * SPDX-License-Identifier: MIT
  */
 #include "analyze/stats.h"
@@ -33,20 +34,6 @@ typedef struct part {
 
 /* ---- loading chunks as keys and values ---- */
 
-/* Negative values have all bits flipped, others the sign bit set; -0.0 sorts just below +0.0. */
-static inline uint64_t key_f32(uint32_t u)
-{
-    uint32_t flip = (uint32_t)-(int32_t)(u >> 31) | 0x80000000u;
-
-    return (uint64_t)(u ^ flip) << 32;
-}
-
-static inline uint64_t key_f64(uint64_t u)
-{
-    uint64_t flip = (uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull;
-
-    return u ^ flip;
-}
 
 double vsim_stats_key_value(vsim_dtype dtype, uint64_t key)
 {
@@ -125,7 +112,7 @@ static size_t load_f32(const float *p, size_t len, uint64_t *keys, double *vals,
             uint32_t u;
 
             memcpy(&u, &p[j], sizeof(u));
-            keys[j] = key_f32(u);
+            keys[j] = vsim_key_f32(u);
         }
         if (vals)
             for (size_t j = 0; j < len; j++)
@@ -145,7 +132,7 @@ static size_t load_f32(const float *p, size_t len, uint64_t *keys, double *vals,
                 nf->n_posinf++;
             continue;
         }
-        keys[m] = key_f32(u);
+        keys[m] = vsim_key_f32(u);
         if (vals)
             vals[m] = (double)p[j];
         m++;
@@ -171,7 +158,7 @@ static size_t load_f64(const double *p, size_t len, uint64_t *keys, double *vals
                 nf->n_posinf++;
             continue;
         }
-        keys[m] = key_f64(u);
+        keys[m] = vsim_key_f64(u);
         if (vals)
             vals[m] = p[j];
         m++;
@@ -253,6 +240,36 @@ static void set_part(part *out, size_t m, uint64_t zeros, double mean, double t1
     out->max = max;
     out->l1 = l1;
     out->l2sq = l2sq;
+}
+
+/* Sums of finite values one at a time (the vector kernels' tails). */
+typedef struct sums {
+    double s, a, q, lo, hi;     /* sum, sum |x|, sum x^2, min, max */
+    uint64_t z;                 /* zeros */
+} sums;
+
+/* Add x to *m; 0 (nothing added) if x is NaN or infinite. */
+static inline int sums_add(sums *m, double x)
+{
+    if (!isfinite(x))
+        return 0;
+    m->s += x;
+    m->a += fabs(x);
+    m->q += x * x;
+    m->lo = x < m->lo ? x : m->lo;
+    m->hi = x > m->hi ? x : m->hi;
+    m->z += (x == 0.0);
+    return 1;
+}
+
+/* Min and max of the finite values of v[0..n) folded into *lo, *hi. */
+static void finite_range_f64(const double *v, size_t n, double *lo, double *hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] - v[i] == 0.0) {       /* finite */
+            *lo = v[i] < *lo ? v[i] : *lo;
+            *hi = v[i] > *hi ? v[i] : *hi;
+        }
 }
 
 #define LANES 8
@@ -349,8 +366,6 @@ DEFINE_CHUNK_MOMENTS(chunk_moments_f32, float)
  * AVX2 and FMA, so the binary stays portable.
  */
 #if VSIM_STATS_HAVE_AVX2
-#include <immintrin.h>
-
 static int simd_state = -1;     /* -1: not probed; 0 off; 1 on */
 
 /* How far ahead the first loop over a chunk asks for memory (tensors stream
@@ -402,8 +417,8 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
     __m256 mn = _mm256_set1_ps(INFINITY), mx = _mm256_set1_ps(-INFINITY);
     __m256i bad = _mm256_setzero_si256(), zc = bad;
     size_t mm = m & ~(size_t)15, j;
-    double s, q, a, mean, t1, t2, lo = INFINITY, hi = -INFINITY;
-    uint64_t z;
+    double mean, t1, t2;
+    sums sm = { .lo = INFINITY, .hi = -INFINITY };
     uint32_t zl[8];
 
     for (j = 0; j < mm; j += 16) {
@@ -440,38 +455,28 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
     }
     if (!_mm256_testz_si256(bad, bad))
         return 0;
-    s = hsum_pd(_mm256_add_pd(s0, s2), _mm256_add_pd(s1, s3));
-    q = hsum_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3));
-    a = hsum_pd(_mm256_add_pd(a0, a2), _mm256_add_pd(a1, a3));
+    sm.s = hsum_pd(_mm256_add_pd(s0, s2), _mm256_add_pd(s1, s3));
+    sm.q = hsum_pd(_mm256_add_pd(q0, q2), _mm256_add_pd(q1, q3));
+    sm.a = hsum_pd(_mm256_add_pd(a0, a2), _mm256_add_pd(a1, a3));
     _mm256_storeu_si256((__m256i *)zl, zc);
-    z = (uint64_t)zl[0] + zl[1] + zl[2] + zl[3] + zl[4] + zl[5] + zl[6] + zl[7];
+    sm.z = (uint64_t)zl[0] + zl[1] + zl[2] + zl[3] + zl[4] + zl[5] + zl[6] + zl[7];
     {
         float fl[8], fh[8];
 
         _mm256_storeu_ps(fl, mn);
         _mm256_storeu_ps(fh, mx);
         for (int k = 0; k < 8; k++) {
-            lo = (double)fl[k] < lo ? (double)fl[k] : lo;
-            hi = (double)fh[k] > hi ? (double)fh[k] : hi;
+            sm.lo = (double)fl[k] < sm.lo ? (double)fl[k] : sm.lo;
+            sm.hi = (double)fh[k] > sm.hi ? (double)fh[k] : sm.hi;
         }
     }
-    for (; j < m; j++) {
-        double x = (double)v[j];
-
-        if (!isfinite(x))
+    for (; j < m; j++)
+        if (!sums_add(&sm, (double)v[j]))
             return 0;
-        s += x;
-        a += fabs(x);
-        q += x * x;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-        z += (x == 0.0);
-    }
-    mean = s / (double)m;
+    mean = sm.s / (double)m;
     {
         const __m256d mu = _mm256_set1_pd(mean);
         __m256d d10 = _mm256_setzero_pd(), d11 = d10, d20 = d10, d21 = d10;
-        const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
         uint32_t bins[16];
 
         for (j = 0; j < mm; j += 16) {
@@ -486,10 +491,9 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
             d20 = _mm256_fmadd_pd(x0, x0, _mm256_fmadd_pd(y0, y0, d20));
             d21 = _mm256_fmadd_pd(x1, x1, _mm256_fmadd_pd(y1, y1, d21));
             if (h) {
-                /* key = bits ^ (sign ? ~0 : 0x80000000); bin = key >> 16 */
-                __m256i xi = _mm256_castps_si256(x), yi = _mm256_castps_si256(y);
-                __m256i kx = _mm256_xor_si256(xi, _mm256_or_si256(_mm256_srai_epi32(xi, 31), flip));
-                __m256i ky = _mm256_xor_si256(yi, _mm256_or_si256(_mm256_srai_epi32(yi, 31), flip));
+                /* the whole-key window: bin = key >> 16 (of the 32-bit key) */
+                __m256i kx = vsim_key8_f32(_mm256_castps_si256(x));
+                __m256i ky = vsim_key8_f32(_mm256_castps_si256(y));
 
                 _mm256_storeu_si256((__m256i *)bins, _mm256_srli_epi32(kx, 16));
                 _mm256_storeu_si256((__m256i *)(bins + 8), _mm256_srli_epi32(ky, 16));
@@ -508,10 +512,10 @@ __attribute__((target("avx2,fma"))) static int chunk_f32_avx2(const float *v, si
         t2 += d * d;
         if (h) {
             memcpy(&u, &v[j], sizeof(u));
-            h[key_f32(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
+            h[vsim_key_f32(u) >> (64 - VSIM_STATS_RADIX_BITS)]++;
         }
     }
-    set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
+    set_part(out, m, sm.z, mean, t1, t2, sm.lo, sm.hi, sm.a, sm.q);
     return 1;
 }
 
@@ -526,8 +530,9 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
     __m256d mn = _mm256_set1_pd(INFINITY), mx = _mm256_set1_pd(-INFINITY);
     __m256i bad = _mm256_setzero_si256(), zc = bad;
     size_t mm = m & ~(size_t)7, j;
-    double s, q, a, mean, t1, t2, lo = INFINITY, hi = -INFINITY, fl[4], fh[4];
-    uint64_t z, zl[4];
+    double mean, t1, t2, fl[4], fh[4];
+    sums sm = { .lo = INFINITY, .hi = -INFINITY };
+    uint64_t zl[4];
 
     for (j = 0; j < mm; j += 8) {
         __m256d x = _mm256_loadu_pd(v + j), y = _mm256_loadu_pd(v + j + 4);
@@ -550,34 +555,21 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
     }
     if (!_mm256_testz_si256(bad, bad))
         return 0;
-    s = hsum_pd(s0, s1);
-    q = hsum_pd(q0, q1);
-    a = hsum_pd(a0, a1);
+    sm.s = hsum_pd(s0, s1);
+    sm.q = hsum_pd(q0, q1);
+    sm.a = hsum_pd(a0, a1);
     _mm256_storeu_si256((__m256i *)(void *)zl, zc);
-    z = zl[0] + zl[1] + zl[2] + zl[3];
+    sm.z = zl[0] + zl[1] + zl[2] + zl[3];
     _mm256_storeu_pd(fl, mn);
     _mm256_storeu_pd(fh, mx);
-    for (int k = 0; k < 4; k++) {
-        lo = fl[k] < lo ? fl[k] : lo;
-        hi = fh[k] > hi ? fh[k] : hi;
-    }
-    for (; j < m; j++) {
-        double x = v[j];
-
-        if (!isfinite(x))
+    finite_range_f64(fl, 4, &sm.lo, &sm.hi);    /* lane minima, then maxima (each lane's */
+    finite_range_f64(fh, 4, &sm.lo, &sm.hi);    /* minimum is at most its maximum) */
+    for (; j < m; j++)
+        if (!sums_add(&sm, v[j]))
             return 0;
-        s += x;
-        a += fabs(x);
-        q += x * x;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-        z += (x == 0.0);
-    }
-    mean = s / (double)m;
+    mean = sm.s / (double)m;
     {
         const __m256d mu = _mm256_set1_pd(mean);
-        const __m256i flip = _mm256_set1_epi64x((long long)0x8000000000000000ull);
-        const __m256i zero = _mm256_setzero_si256();
         const __m256i wbase = _mm256_set1_epi64x((long long)win->base);
         const __m128i wcnt = _mm_cvtsi32_si128(win->width - VSIM_STATS_RADIX_BITS);
         __m256d d1 = _mm256_setzero_pd(), d2 = d1;
@@ -590,10 +582,9 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
             d1 = _mm256_add_pd(d1, _mm256_add_pd(dx, dy));
             d2 = _mm256_fmadd_pd(dx, dx, _mm256_fmadd_pd(dy, dy, d2));
             if (h) {
-                __m256i xi = _mm256_castpd_si256(x), yi = _mm256_castpd_si256(y);
+                __m256i xi = vsim_key4_f64(_mm256_castpd_si256(x));
+                __m256i yi = vsim_key4_f64(_mm256_castpd_si256(y));
 
-                xi = _mm256_xor_si256(xi, _mm256_or_si256(_mm256_cmpgt_epi64(zero, xi), flip));
-                yi = _mm256_xor_si256(yi, _mm256_or_si256(_mm256_cmpgt_epi64(zero, yi), flip));
                 xi = _mm256_srl_epi64(_mm256_sub_epi64(xi, wbase), wcnt);
                 yi = _mm256_srl_epi64(_mm256_sub_epi64(yi, wbase), wcnt);
                 _mm256_storeu_si256((__m256i *)(void *)keys, xi);
@@ -613,14 +604,14 @@ __attribute__((target("avx2,fma"))) static int chunk_f64_avx2(const double *v, s
         t2 += d * d;
         if (h) {
             memcpy(&u, &v[j], sizeof(u));
-            h[vsim_stats_bin(win, key_f64(u))]++;
+            h[vsim_stats_bin(win, vsim_key_f64(u))]++;
         }
     }
-    set_part(out, m, z, mean, t1, t2, lo, hi, a, q);
+    set_part(out, m, sm.z, mean, t1, t2, sm.lo, sm.hi, sm.a, sm.q);
     return 1;
 }
 
-/* Min and max of the finite values of v[0..n) into *lo, *hi (+inf, -inf if none). */
+/* finite_range_f64, 8 values a step. */
 __attribute__((target("avx2"))) static void finite_range_f64_avx2(const double *v, size_t n,
                                                                   double *lo, double *hi)
 {
@@ -628,7 +619,7 @@ __attribute__((target("avx2"))) static void finite_range_f64_avx2(const double *
     const __m256d zero = _mm256_setzero_pd();
     __m256d mn0 = pinf, mn1 = pinf, mx0 = ninf, mx1 = ninf;
     size_t mm = n & ~(size_t)7, i;
-    double a = INFINITY, b = -INFINITY, fl[4], fh[4];
+    double fl[4], fh[4];
 
     for (i = 0; i < mm; i += 8) {
         __m256d x = _mm256_loadu_pd(v + i), y = _mm256_loadu_pd(v + i + 4);
@@ -643,17 +634,9 @@ __attribute__((target("avx2"))) static void finite_range_f64_avx2(const double *
     }
     _mm256_storeu_pd(fl, _mm256_min_pd(mn0, mn1));
     _mm256_storeu_pd(fh, _mm256_max_pd(mx0, mx1));
-    for (int k = 0; k < 4; k++) {
-        a = fl[k] < a ? fl[k] : a;
-        b = fh[k] > b ? fh[k] : b;
-    }
-    for (; i < n; i++)
-        if (v[i] - v[i] == 0.0) {
-            a = v[i] < a ? v[i] : a;
-            b = v[i] > b ? v[i] : b;
-        }
-    *lo = a;
-    *hi = b;
+    finite_range_f64(fl, 4, lo, hi);            /* lane minima, then maxima (each lane's */
+    finite_range_f64(fh, 4, lo, hi);            /* minimum is at most its maximum) */
+    finite_range_f64(v + i, n - i, lo, hi);
 }
 #else
 int vsim_stats_simd(void)
@@ -794,7 +777,7 @@ static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_s
                 uint32_t u;
 
                 memcpy(&u, &f[j], sizeof(u));
-                h[vsim_stats_bin(win, key_f32(u))]++;
+                h[vsim_stats_bin(win, vsim_key_f32(u))]++;
             }
         return;
     }
@@ -826,14 +809,7 @@ static vsim_stats_window key_window(const vsim_tensor *t, size_t n)
         finite_range_f64_avx2(v, n, &lo, &hi);
     else
 #endif
-        for (size_t i = 0; i < n; i++) {
-            double x = v[i];
-
-            if (x - x == 0.0) {     /* finite */
-                lo = x < lo ? x : lo;
-                hi = x > hi ? x : hi;
-            }
-        }
+        finite_range_f64(v, n, &lo, &hi);
     if (lo > hi)
         return w;               /* no finite value */
     if (lo == 0.0)
@@ -841,9 +817,9 @@ static vsim_stats_window key_window(const vsim_tensor *t, size_t n)
     if (hi == 0.0)
         hi = 0.0;
     memcpy(&u, &lo, sizeof(u));
-    klo = key_f64(u);
+    klo = vsim_key_f64(u);
     memcpy(&u, &hi, sizeof(u));
-    khi = key_f64(u);
+    khi = vsim_key_f64(u);
     span = khi - klo;
     bits = span ? 64 - __builtin_clzll(span) : 0;    /* span < 2^bits */
     /* a multiple of 16 bits, so that refining (16 bits a pass) ends exactly at

@@ -32,6 +32,50 @@
 #define VSIM_STATS_HAVE_AVX2 0
 #endif
 
+/*
+ * Keys of float bits: negative values have all bits flipped, others the sign
+ * bit set, so unsigned order is numeric order (-0.0 sorts just below +0.0);
+ * a float32 key sits in the upper 32 bits.
+ */
+static inline uint64_t vsim_key_f32(uint32_t u)
+{
+    return (uint64_t)(u ^ ((uint32_t)-(int32_t)(u >> 31) | 0x80000000u)) << 32;
+}
+
+static inline uint64_t vsim_key_f64(uint64_t u)
+{
+    return u ^ ((uint64_t)-(int64_t)(u >> 63) | 0x8000000000000000ull);
+}
+
+/* 1 if a key is a finite value's (NaN and infinities sit at both ends of the order). */
+static inline int vsim_key_f32_finite(uint64_t key)
+{
+    return (uint32_t)(key >> 32) - 0x00800000u < 0xff000000u;
+}
+
+static inline int vsim_key_f64_finite(uint64_t key)
+{
+    return key - 0x0010000000000000ull < 0xffe0000000000000ull;
+}
+
+#if VSIM_STATS_HAVE_AVX2
+#include <immintrin.h>
+
+/* vsim_key_f32 of 8 float32 bit patterns, as 32-bit keys. */
+__attribute__((target("avx2"))) static inline __m256i vsim_key8_f32(__m256i u)
+{
+    return _mm256_xor_si256(u, _mm256_or_si256(_mm256_srai_epi32(u, 31),
+                                                _mm256_set1_epi32((int)0x80000000u)));
+}
+
+/* vsim_key_f64 of 4 float64 bit patterns. */
+__attribute__((target("avx2"))) static inline __m256i vsim_key4_f64(__m256i u)
+{
+    return _mm256_xor_si256(u, _mm256_or_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), u),
+                                                _mm256_set1_epi64x(INT64_MIN)));
+}
+#endif
+
 /* 1 if the float32 kernels run vectorised (probed once; thread-safe). */
 VSIM_INTERNAL int vsim_stats_simd(void);
 /* Turn the vector kernels off (0) or back on where the CPU allows (1); for tests. */
@@ -39,8 +83,9 @@ VSIM_INTERNAL void vsim_stats_set_simd(int on);
 
 /*
  * The keys the level-0 histogram spans: [base, base + 2^width), width a
- * multiple of 16 (refining takes 16 bits a pass), in VSIM_STATS_RADIX bins of 2^(width - 16) keys: bin = (key - base) >>
- * (width - 16). Usually all keys ({0, 64}: the top 16 bits); float64 tensors
+ * multiple of 16 (refining takes 16 bits a pass), in VSIM_STATS_RADIX bins of
+ * 2^(width - 16) keys: bin = (key - base) >> (width - 16). Usually all keys
+ * ({0, 64}: the top 16 bits); float64 tensors
  * get the window of their own min..max, so that values crowded into a few
  * exponents (1000 +- 1) are resolved without refining passes.
  */
