@@ -6,6 +6,7 @@
  * in the active range. Layer activation kinds come from run.json's model.
  * SPDX-License-Identifier: MIT
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,10 +103,31 @@ static void act_destroy(vsim_rule *r)
     vsim_free(s);
 }
 
-static int kind_of(const rule_ctx *c, const char *name)
+/*
+ * The activation function of layer LAYER for tensor "activations/LAYER" from
+ * run.json's model layers ("relu", "sigmoid", "none", ...), or NULL.
+ */
+static const char *layer_act(const json_t *layers, const char *tensor)
 {
-    char buf[32];
-    const char *act = vsim_rule_layer_act(c, name, buf, sizeof(buf));
+    const char *layer = strchr(tensor, '/');
+    const json_t *l;
+    size_t i;
+
+    if (!layer)
+        return NULL;
+    json_array_foreach(layers, i, l) {
+        const char *name = json_string_value(json_object_get(l, "name"));
+        const char *act = json_string_value(json_object_get(l, "act"));
+
+        if (name && act && !strcmp(name, layer + 1))
+            return act;
+    }
+    return NULL;
+}
+
+static int kind_of(const json_t *layers, const char *name)
+{
+    const char *act = layer_act(layers, name);
 
     if (act)
         return !strcmp(act, "relu") ? ACT_RELU : !strcmp(act, "sigmoid") ? ACT_SIGMOID
@@ -128,7 +150,7 @@ static int act_bind_kinds(vsim_rule *r, rule_ctx *c, unsigned kinds, const char 
 {
     act_state *s = r->state;
     const rule_pval *tr = vsim_rule_p(r, "tensor_regex");
-    size_t n = vsim_trial_n_tensors(c->trial), *idx = NULL, n_idx = 0;
+    size_t n = vsim_trial_n_tensors(c->trial), *idx = NULL, n_idx = 0, n_old = s->n;
     int rc;
 
     if (n > s->n) {
@@ -143,12 +165,20 @@ static int act_bind_kinds(vsim_rule *r, rule_ctx *c, unsigned kinds, const char 
         s->is_input = ni;
         s->n = n;
     }
-    for (size_t ti = 0; ti < n; ti++) {
-        const char *name = vsim_rule_tensor_name(c, ti);
-        size_t len = strlen(name);
+    if (n > n_old) {
+        /* classify the tensors new since the last bind; run.json is parsed once */
+        const char *text = vsim_trial_run_json(c->trial);
+        json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+        const json_t *layers = json_object_get(json_object_get(root, "model"), "layers");
 
-        s->kind[ti] = (unsigned char)kind_of(c, name);
-        s->is_input[ti] = len >= 6 && !strcmp(name + len - 6, "_input");
+        for (size_t ti = n_old; ti < n; ti++) {
+            const char *name = vsim_rule_tensor_name(c, ti);
+            size_t len = strlen(name);
+
+            s->kind[ti] = (unsigned char)kind_of(layers, name);
+            s->is_input[ti] = len >= 6 && !strcmp(name + len - 6, "_input");
+        }
+        json_decref(root);
     }
     if (tr->set)
         return vsim_rule_bind_select(r, c, NULL, tr->s, RULE_NEED_VALUES);

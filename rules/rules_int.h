@@ -196,13 +196,6 @@ VSIM_INTERNAL int vsim_rule_bind_select(vsim_rule *r, rule_ctx *c, const char *c
 VSIM_INTERNAL const rule_entry *vsim_rule_entry(const rule_ctx *c, const vsim_rule *r, size_t k);
 VSIM_INTERNAL const char *vsim_rule_tensor_name(const rule_ctx *c, size_t ti);
 
-/*
- * The activation function of layer LAYER for tensor "activations/LAYER" from
- * run.json's model description ("relu", "sigmoid", "none", ...), or NULL.
- */
-VSIM_INTERNAL const char *vsim_rule_layer_act(const rule_ctx *c, const char *tensor,
-                                              char *buf, size_t cap);
-
 /* A scalar's value (first element) of an entry; NaN if none. */
 VSIM_INTERNAL double vsim_rule_scalar(const rule_entry *e);
 

@@ -1,13 +1,12 @@
 /*
  * rules/util.c - helpers the rule families share: binding tensors by
  * collection and regex (smdebug's collection_names / tensor_regex union),
- * emitting verdicts, the model description of run.json, scalar series, and
+ * emitting verdicts, scalar series, and
  * deterministic OpenMP kernels (difference norm, numpy.allclose) over large
  * tensors: fixed 64 Ki-element blocks, partial results summed in block order.
  * SPDX-License-Identifier: MIT
  */
 #include <float.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,32 +146,6 @@ const rule_entry *vsim_rule_entry(const rule_ctx *c, const vsim_rule *r, size_t 
 const char *vsim_rule_tensor_name(const rule_ctx *c, size_t ti)
 {
     return vsim_trial_tensor(c->trial, ti)->name;
-}
-
-const char *vsim_rule_layer_act(const rule_ctx *c, const char *tensor, char *buf, size_t cap)
-{
-    const char *text = vsim_trial_run_json(c->trial), *layer = strchr(tensor, '/');
-    json_t *root, *layers, *l;
-    const char *found = NULL;
-    size_t i;
-
-    if (!text || !layer)
-        return NULL;
-    layer++;
-    root = json_loads(text, 0, NULL);
-    layers = root ? json_object_get(json_object_get(root, "model"), "layers") : NULL;
-    json_array_foreach(layers, i, l) {
-        const char *name = json_string_value(json_object_get(l, "name"));
-        const char *act = json_string_value(json_object_get(l, "act"));
-
-        if (name && act && !strcmp(name, layer)) {
-            snprintf(buf, cap, "%s", act);
-            found = buf;
-            break;
-        }
-    }
-    json_decref(root);
-    return found;
 }
 
 double vsim_rule_scalar(const rule_entry *e)
