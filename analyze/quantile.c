@@ -540,11 +540,6 @@ double vsim_stats_pct_sorted(const double *v, size_t n, double q)
     return prev == next ? v[prev] : lerp(v[prev], v[next], gamma);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    return cmp_key(a, b);
-}
-
 static size_t find_rank(const rank_state *rs, size_t n_r, uint64_t rank)
 {
     size_t i = 0;
@@ -571,7 +566,7 @@ int vsim_quantile_compute(const vsim_tensor *t, size_t n_chunks, int nth, const 
         rank_of(q[i], n_finite, &ranks[n_r], &ranks[n_r + 1], &gamma);
         n_r += 2;
     }
-    qsort(ranks, n_r, sizeof(*ranks), cmp_u64);
+    qsort(ranks, n_r, sizeof(*ranks), cmp_key);
     for (size_t i = 0; i < n_r; i++)
         if (k == 0 || ranks[i] != ranks[k - 1])
             ranks[k++] = ranks[i];

@@ -25,9 +25,7 @@ static const double band_pct[9] = { 0, 6.68, 15.87, 30.85, 50, 69.15, 84.13, 93.
 
 void vsim_series_points_release(vsim_series_points *p)
 {
-    for (size_t k = 0; k < p->n_labels; k++)
-        vsim_free(p->label_names[k]);
-    vsim_free(p->label_names);
+    vsim_h5_strings_free(p->label_names, p->n_labels);
     vsim_free(p->x);
     vsim_free(p->y);
     vsim_free(p->labels);
@@ -646,9 +644,7 @@ int vsim_series_read_layers(const char *dir, const char *collection, const char 
 
 void vsim_series_grid_release(vsim_series_grid *g)
 {
-    for (size_t i = 0; i < g->n_rows; i++)
-        vsim_free(g->names[i]);
-    vsim_free(g->names);
+    vsim_h5_strings_free(g->names, g->n_rows);
     vsim_free(g->steps);
     vsim_free(g->v);
     memset(g, 0, sizeof(*g));
@@ -822,9 +818,7 @@ int vsim_series_read_grid(const char *dir, const vsim_series_grid_params *p,
     }
     if (rc)
         vsim_series_grid_release(out);
-    for (size_t i = 0; w.names && i < w.n_names; i++)
-        vsim_free(w.names[i]);
-    vsim_free(w.names);
+    vsim_h5_strings_free(w.names, w.n_names);
     vsim_free(w.obs);
     return rc;
 }

@@ -501,7 +501,7 @@ static int do_step_worker(walker *w, int64_t step, int worker)
             rc = fatal;
             continue;
         }
-        bytes += vsim_tensor_n_elems(&w->items[n].view) * vsim_dtype_size(w->items[n].view.dtype);
+        bytes += item_bytes(&w->items[n]);
         n++;
         if (bytes >= batch) {
             rc = flush_batch(w, n, step, worker);

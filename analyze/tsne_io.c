@@ -25,9 +25,7 @@ void vsim_tsne_data_release(vsim_tsne_data *d)
     vsim_free(d->x);
     vsim_free(d->labels);
     vsim_free(d->ids);
-    for (size_t i = 0; d->label_names && i < d->n_labels; i++)
-        vsim_free(d->label_names[i]);
-    vsim_free(d->label_names);
+    vsim_h5_strings_free(d->label_names, d->n_labels);
     *d = (vsim_tsne_data)VSIM_TSNE_DATA_INIT;
 }
 

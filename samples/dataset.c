@@ -35,15 +35,6 @@ int vsim_dataset_alloc(vsim_dataset *ds, size_t n, int n_views, int size, int wi
     return VSIM_OK;
 }
 
-static void free_strings(char **s, size_t n)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < n; i++)
-        vsim_free(s[i]);
-    vsim_free(s);
-}
-
 void vsim_dataset_release(vsim_dataset *ds)
 {
     vsim_dataset z = VSIM_DATASET_INIT;
@@ -51,11 +42,11 @@ void vsim_dataset_release(vsim_dataset *ds)
     vsim_free(ds->images);
     vsim_free(ds->labels);
     vsim_free(ds->design_id);
-    free_strings(ds->label_names, (size_t)ds->n_labels);
+    vsim_h5_strings_free(ds->label_names, (size_t)ds->n_labels);
     vsim_free(ds->params);
-    free_strings(ds->param_names, (size_t)ds->n_labels * (size_t)ds->n_params);
+    vsim_h5_strings_free(ds->param_names, (size_t)ds->n_labels * (size_t)ds->n_params);
     vsim_free(ds->view_dirs);
-    free_strings(ds->files, ds->n);
+    vsim_h5_strings_free(ds->files, ds->n);
     vsim_free(ds->split);
     *ds = z;
 }
@@ -223,93 +214,4 @@ int vsim_dataset_write(const vsim_dataset *ds, const char *path)
     H5Eset_auto2(H5E_DEFAULT, old_fn, old_ctx);
     vsim_buf_release(&tmp);
     return w.rc;
-}
-
-/* Read dataset name of the given type into *out (allocated), checking its size. */
-static int read_dset(hid_t f, const char *path, const char *name, hid_t type, size_t n_elems,
-                     size_t elem_bytes, void **out)
-{
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), s = -1;
-    hssize_t n = -1;
-    int rc = VSIM_OK;
-
-    if (d >= 0)
-        s = H5Dget_space(d);
-    if (s >= 0)
-        n = H5Sget_simple_extent_npoints(s);
-    if (d < 0 || n < 0)
-        rc = vsim_fail(VSIM_EFORMAT, "%s: no dataset '%s'", path, name);
-    else if ((size_t)n != n_elems)
-        rc = vsim_fail(VSIM_EFORMAT, "%s: dataset '%s' has %lld elements, want %zu", path, name,
-                       (long long)n, n_elems);
-    else if (!(*out = vsim_mallocarray(n_elems ? n_elems : 1, elem_bytes)))
-        rc = vsim_fail(VSIM_ENOMEM, "out of memory reading %s", name);
-    else if (H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-        rc = vsim_fail(VSIM_EIO, "%s: cannot read dataset '%s'", path, name);
-    if (s >= 0)
-        H5Sclose(s);
-    if (d >= 0)
-        H5Dclose(d);
-    return rc;
-}
-
-static int read_shape(hid_t f, const char *path, hsize_t dims[4])
-{
-    hid_t d = H5Dopen2(f, "images", H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
-    int rank = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1, rc = VSIM_OK;
-
-    if (rank != 4)
-        rc = vsim_fail(VSIM_EFORMAT, "%s: 'images' missing or not of rank 4", path);
-    else
-        H5Sget_simple_extent_dims(s, dims, NULL);
-    if (s >= 0)
-        H5Sclose(s);
-    if (d >= 0)
-        H5Dclose(d);
-    return rc;
-}
-
-static int read_names(hid_t f, const char *path, vsim_dataset *ds)
-{
-    size_t n = 0;
-    int rc = vsim_h5_read_strings(f, path, "label_names", &ds->label_names, &n);
-
-    ds->n_labels = (int)n;
-    return rc == VSIM_ENOTFOUND ? VSIM_EFORMAT : rc;   /* required in a vsim dataset */
-}
-
-int vsim_dataset_read(const char *path, vsim_dataset *out)
-{
-    vsim_dataset ds = VSIM_DATASET_INIT;
-    H5E_auto2_t old_fn;
-    void *old_ctx;
-    hsize_t d[4];
-    hid_t f;
-    int rc;
-
-    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_ctx);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    rc = f < 0 ? vsim_fail(VSIM_EIO, "%s: cannot open as HDF5", path) : read_shape(f, path, d);
-    if (!rc) {
-        ds.n = d[0];
-        ds.n_views = (int)d[1];
-        ds.size = (int)d[2];
-        rc = read_dset(f, path, "images", H5T_NATIVE_UINT8, d[0] * d[1] * d[2] * d[3], 1,
-                       (void **)&ds.images);
-    }
-    if (!rc)
-        rc = read_dset(f, path, "labels", H5T_NATIVE_INT32, ds.n, 4, (void **)&ds.labels);
-    if (!rc)
-        rc = read_dset(f, path, "design_id", H5T_NATIVE_INT32, ds.n, 4, (void **)&ds.design_id);
-    if (!rc)
-        rc = read_names(f, path, &ds);
-    if (f >= 0)
-        H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, old_fn, old_ctx);
-    if (rc)
-        vsim_dataset_release(&ds);
-    else
-        *out = ds;
-    return rc;
 }

@@ -55,12 +55,6 @@ void vsim_dataset_release(vsim_dataset *ds);
 int vsim_dataset_write(const vsim_dataset *ds, const char *path);
 
 /*
- * Read the images, labels and label names of a dataset file written by
- * vsim_dataset_write (for tests and later tools). VSIM_EIO, VSIM_EFORMAT.
- */
-int vsim_dataset_read(const char *path, vsim_dataset *out);
-
-/*
  * Contact sheet: one row per label with up to per_label designs, each showing
  * all its views, as a PNG written atomically. VSIM_EUNSUP in a build without cairo.
  */

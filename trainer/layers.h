@@ -14,10 +14,6 @@
 
 #include <stddef.h>
 
-/* Kernel size, stride and padding of every (transposed) convolution. */
-#define VSIM_LAYER_K 4
-#define VSIM_LAYER_KK 16
-
 typedef enum vsim_act {
     VSIM_ACT_NONE = 0,
     VSIM_ACT_RELU,

@@ -334,8 +334,7 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
     int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s), step_rc;
     char why[256];
 
-    if (!rc && vsim_writer_step_due(j->w) &&
-        !(rc = j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS) : VSIM_OK)) {
+    if (!rc && vsim_writer_step_due(j->w) && !(rc = sync_host(j))) {
         rc = vsim_capture_params(j->w, j->m);
         if (!rc)
             rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
@@ -369,7 +368,7 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
 
 static int checkpoint(job *j)
 {
-    int rc = j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS) : VSIM_OK;
+    int rc = sync_host(j);
 
     return rc ? rc : vsim_model_save(j->m, j->model_path);
 }
