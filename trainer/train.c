@@ -232,22 +232,26 @@ static int save_losses(job *j, const vsim_loss_value *v)
     return rc;
 }
 
-/* Latent vectors of the whole validation set, with labels, design ids and views. */
-static int save_embeddings(job *j)
+/*
+ * Latent vectors of the whole validation set, with labels, design ids and
+ * views. known: the latents already computed (by the CPU evaluation's forward
+ * passes), or NULL to compute them here on the host model (after the GPU).
+ */
+static int save_embeddings(job *j, const float *known)
 {
     const int cap = j->m->capacity, dim = vsim_model_latent_dim(j->m);
-    float *lat = vsim_mallocarray(j->n_val * (size_t)dim, sizeof(float));
+    float *lat = known ? NULL : vsim_mallocarray(j->n_val * (size_t)dim, sizeof(float));
     int32_t *labels = vsim_mallocarray(j->n_val, sizeof(int32_t));
     int64_t *ids = vsim_mallocarray(j->n_val, sizeof(int64_t));
     size_t shape[2] = { j->n_val, (size_t)dim };
     vsim_tensor t;
     int rc;
 
-    if (!lat || !labels || !ids) {
+    if ((!known && !lat) || !labels || !ids) {
         rc = vsim_fail(VSIM_ENOMEM, "embeddings: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < j->n_val; i += (size_t)cap) {
+    for (size_t i = 0; !known && i < j->n_val; i += (size_t)cap) {
         int b = j->n_val - i < (size_t)cap ? (int)(j->n_val - i) : cap;
 
         vsim_dataset_batch(j->ds, j->val + i, (size_t)b, j->batch);
@@ -260,7 +264,8 @@ static int save_embeddings(job *j)
         labels[i] = j->ds->labels[d];
         ids[i] = j->ds->design_id[d];
     }
-    rc = vsim_capture_f32(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS, lat, 2, shape);
+    rc = vsim_capture_f32(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS, known ? known : lat,
+                          2, shape);
     vsim_tensor_init(&t, VSIM_I32, 1, shape, labels);
     if (!rc)
         rc = vsim_writer_save(j->w, "embeddings/labels", VSIM_COLL_EMBEDDINGS, &t);
@@ -277,14 +282,18 @@ done:
 /* One evaluation over the validation designs: a step of mode eval. */
 static int evaluate(job *j, double *loss_out)
 {
-    const int cap = j->m->capacity;
+    const int cap = j->m->capacity, dim = vsim_model_latent_dim(j->m);
     vsim_loss_value sum = { 0, 0, 0, 0 };
-    int rc;
+    float *lat = NULL;      /* CPU: the latents, taken from the evaluation's own forward passes */
+    int rc, want_emb;
 
     *loss_out = NAN;
     if (j->n_val == 0)
         return VSIM_OK;
     rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_EVAL, j->n_evals++);
+    want_emb = !rc && vsim_writer_wants(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS);
+    if (want_emb && !j->gpu && !(lat = vsim_mallocarray(j->n_val * (size_t)dim, sizeof(float))))
+        rc = vsim_fail(VSIM_ENOMEM, "embeddings: out of memory");
     for (size_t i = 0; !rc && i < j->n_val; i += (size_t)cap) {
         int b = j->n_val - i < (size_t)cap ? (int)(j->n_val - i) : cap;
         vsim_loss_value v;
@@ -292,21 +301,25 @@ static int evaluate(job *j, double *loss_out)
         vsim_dataset_batch(j->ds, j->val + i, (size_t)b, j->batch);
         rc = j->gpu ? vsim_cuda_eval_batch(j->gpu, j->batch, b, &j->loss, &v)
                     : vsim_model_eval_batch(j->m, j->batch, b, &j->loss, &v);
+        if (lat)
+            vsim_model_latent(j->m, b, lat + i * (size_t)dim);
         sum.total += v.total * b;
         sum.mse += v.mse * b;
         sum.ssim += v.ssim * b;
     }
-    if (rc)
+    if (rc) {
+        vsim_free(lat);
         return rc;
+    }
     sum.total /= (double)j->n_val;
     sum.mse /= (double)j->n_val;
     sum.ssim /= (double)j->n_val;
     sum.psnr = sum.mse > 0.0 ? 10.0 * log10(1.0 / sum.mse) : (double)INFINITY;
     *loss_out = sum.total;
     rc = save_losses(j, &sum);
-    if (!rc && vsim_writer_wants(j->w, "embeddings/latent", VSIM_COLL_EMBEDDINGS) &&
-        !(rc = sync_host(j)))
-        rc = save_embeddings(j);
+    if (!rc && want_emb && !(rc = sync_host(j)))
+        rc = save_embeddings(j, lat);
+    vsim_free(lat);
     if (!rc)
         rc = vsim_writer_end_step(j->w);
     return rc;
