@@ -91,14 +91,5 @@ static ptrdiff_t offset_of(const vsim_tensor *t, size_t i)
 
 double vsim_tensor_get(const vsim_tensor *t, size_t i)
 {
-    ptrdiff_t off = offset_of(t, i);
-
-    switch (t->dtype) {
-    case VSIM_F32: return (double)((const float *)t->data)[off];
-    case VSIM_F64: return ((const double *)t->data)[off];
-    case VSIM_I32: return (double)((const int32_t *)t->data)[off];
-    case VSIM_I64: return (double)((const int64_t *)t->data)[off];
-    case VSIM_U8: return (double)((const uint8_t *)t->data)[off];
-    default: VSIM_ASSERT(!"bad dtype"); return 0.0;
-    }
+    return vsim_tensor_load(t, (size_t)offset_of(t, i));
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/vsim.h"
+
 #define VSIM_MAX_DIMS 8
 
 typedef enum vsim_dtype {
@@ -45,5 +47,19 @@ size_t vsim_tensor_n_elems(const vsim_tensor *t);
 int vsim_tensor_is_contiguous(const vsim_tensor *t);
 /* Element i (row-major order) converted to double. */
 double vsim_tensor_get(const vsim_tensor *t, size_t i);
+
+/* Element at flat memory index i of t's data converted to double: element i of
+ * a contiguous view, without vsim_tensor_get's stride arithmetic. */
+static inline double vsim_tensor_load(const vsim_tensor *t, size_t i)
+{
+    switch (t->dtype) {
+    case VSIM_F32: return (double)((const float *)t->data)[i];
+    case VSIM_F64: return ((const double *)t->data)[i];
+    case VSIM_I32: return (double)((const int32_t *)t->data)[i];
+    case VSIM_I64: return (double)((const int64_t *)t->data)[i];
+    case VSIM_U8: return (double)((const uint8_t *)t->data)[i];
+    default: VSIM_ASSERT(!"bad dtype"); return 0.0;
+    }
+}
 
 #endif

@@ -15,11 +15,6 @@
 #include "core/omp.h"
 #include "rules/rules_int.h"
 
-static double load(const vsim_tensor *t, size_t i)
-{
-    return t->dtype == VSIM_F32 ? (double)((const float *)t->data)[i] : vsim_tensor_get(t, i);
-}
-
 /* Split t into (batch, nodes, positions). */
 static void node_dims(const vsim_tensor *t, size_t *b, size_t *c, size_t *s)
 {
@@ -61,7 +56,7 @@ static size_t count_inactive(const vsim_tensor *t, double lo, double hi, double 
 
         for (size_t i = 0; i < b; i++)
             for (size_t k = 0; k < s; k++) {
-                double v = load(t, (i * c + (size_t)j) * s + k);
+                double v = vsim_tensor_load(t, (i * c + (size_t)j) * s + k);
 
                 active += v > lo && v < hi;
             }
@@ -319,7 +314,7 @@ static int cii_add(act_state *s, const vsim_tensor *t, int ax)
     for (size_t i = 0; i < n; i++) {
         size_t ch = ax < t->ndim ? (i / inner) % n_ch : 0;
 
-        s->sum[ch] += load(t, i);
+        s->sum[ch] += vsim_tensor_load(t, i);
         s->cnt[ch] += 1.0;
     }
     s->n_samples += t->ndim ? t->shape[0] : 1;

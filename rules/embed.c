@@ -115,7 +115,7 @@ static double sq_dist(const vsim_tensor *t, size_t a, size_t b, size_t dim)
         return s;
     }
     for (size_t d = 0; d < dim; d++) {
-        double v = vsim_tensor_get(t, a * dim + d) - vsim_tensor_get(t, b * dim + d);
+        double v = vsim_tensor_load(t, a * dim + d) - vsim_tensor_load(t, b * dim + d);
 
         s += v * v;
     }
@@ -200,9 +200,9 @@ static int ln_score(const vsim_rule *r, const rule_ctx *c, const rule_entry *lat
     }
     for (size_t i = 0; i < n; i++) {
         row[i] = (size_t)((double)i * (double)n_all / (double)n);
-        lbl[i] = (int64_t)vsim_tensor_get(&lab->view, row[i]);
+        lbl[i] = (int64_t)vsim_tensor_load(&lab->view, row[i]);
         if (dsg)
-            dsg[i] = (int64_t)vsim_tensor_get(&des->view, row[i]);
+            dsg[i] = (int64_t)vsim_tensor_load(&des->view, row[i]);
     }
     j.row = row;
     j.label = lbl;

@@ -441,10 +441,10 @@ static long cf_class(const vsim_tensor *t, size_t i)
     size_t n_cols, best = 0;
 
     if (t->ndim <= 1)
-        return (long)vsim_tensor_get(t, i);
+        return (long)vsim_tensor_load(t, i);
     n_cols = vsim_tensor_n_elems(t) / t->shape[0];
     for (size_t j = 1; j < n_cols; j++)
-        if (vsim_tensor_get(t, i * n_cols + j) > vsim_tensor_get(t, i * n_cols + best))
+        if (vsim_tensor_load(t, i * n_cols + j) > vsim_tensor_load(t, i * n_cols + best))
             best = j;
     return (long)best;
 }
@@ -460,7 +460,7 @@ static int cf_matrix(vsim_rule *r, rule_ctx *c, const vsim_tensor *lab, const vs
     if (!m)
         return vsim_fail(VSIM_ENOMEM, "out of memory for a %ld-class confusion matrix", n_cls);
     for (size_t i = 0; i < n; i++) {
-        long y = (long)vsim_tensor_get(lab, i), p = cf_class(pred, i);
+        long y = (long)vsim_tensor_load(lab, i), p = cf_class(pred, i);
 
         if (y >= 0 && y < n_cls && p >= 0 && p < n_cls)
             m[y * n_cls + p] += 1;
@@ -520,7 +520,7 @@ static int cf_eval(vsim_rule *r, rule_ctx *c)
         n_cls = (long)cat->i;
     } else {
         for (size_t i = 0; i < n; i++) {
-            long y = (long)vsim_tensor_get(&lab->view, i), p = cf_class(&pred->view, i);
+            long y = (long)vsim_tensor_load(&lab->view, i), p = cf_class(&pred->view, i);
 
             n_cls = y + 1 > n_cls ? y + 1 : n_cls;
             n_cls = p + 1 > n_cls ? p + 1 : n_cls;

@@ -157,18 +157,6 @@ double vsim_rule_scalar(const rule_entry *e)
     return (double)NAN;
 }
 
-static inline double load(const vsim_tensor *t, size_t i)
-{
-    switch (t->dtype) {
-    case VSIM_F32: return (double)((const float *)t->data)[i];
-    case VSIM_F64: return ((const double *)t->data)[i];
-    case VSIM_I32: return (double)((const int32_t *)t->data)[i];
-    case VSIM_I64: return (double)((const int64_t *)t->data)[i];
-    case VSIM_U8: return (double)((const uint8_t *)t->data)[i];
-    default: return (double)NAN;
-    }
-}
-
 /*
  * Sum of (a[i] - b[i])^2 in double: eight independent accumulators in a fixed
  * order, so that gcc -O2 vectorises the loop and the sum of a block does not
@@ -200,7 +188,7 @@ static double diff2_block(const vsim_tensor *a, const vsim_tensor *b, size_t lo,
     if (a->dtype == VSIM_F32 && b->dtype == VSIM_F32)
         return diff2_f32((const float *)a->data + lo, (const float *)b->data + lo, hi - lo);
     for (size_t i = lo; i < hi; i++) {
-        double d = load(a, i) - load(b, i);
+        double d = vsim_tensor_load(a, i) - vsim_tensor_load(b, i);
 
         s += d * d;
     }
@@ -270,7 +258,7 @@ static int differ_any(const vsim_tensor *a, const vsim_tensor *b, size_t lo, siz
         return differ_f32((const float *)a->data + lo, (const float *)b->data + lo, hi - lo,
                           rtol, atol, equal_nan);
     for (size_t i = lo; i < hi && !d; i++) {
-        double x = load(a, i), y = load(b, i);
+        double x = vsim_tensor_load(a, i), y = vsim_tensor_load(b, i);
 
         if (isnan(x) || isnan(y))
             d = !(equal_nan && isnan(x) && isnan(y));
