@@ -345,10 +345,8 @@ static int write_run_json(vsim_writer *w)
     return rc;
 }
 
-static int collection_due(const collection *c, vsim_mode mode, int64_t mode_step)
+static int collection_due(const vsim_save_config *s, vsim_mode mode, int64_t mode_step)
 {
-    const vsim_save_config *s = &c->cfg;
-
     if (s->modes && !(s->modes & (1u << mode)))
         return 0;
     if (mode_step < s->start_step || (s->end_step >= 0 && mode_step >= s->end_step))
@@ -386,7 +384,7 @@ int vsim_writer_step_due(const vsim_writer *w)
     if (!w->in_step)
         return 0;
     for (size_t i = 0; i < w->n_colls; i++)
-        if (collection_due(&w->colls[i], w->mode, w->mode_step))
+        if (collection_due(&w->colls[i].cfg, w->mode, w->mode_step))
             return 1;
     return 0;
 }
@@ -408,9 +406,8 @@ static void resolve(const vsim_writer *w, const char *name, const char *colls,
         size_t len = strcspn(p, ",");
         const collection *c = find_collection(w, p, len);
         const vsim_save_config *cfg = c ? &c->cfg : &dflt;
-        collection tmp = { .cfg = *cfg };
 
-        if (len && w->in_step && collection_due(&tmp, w->mode, w->mode_step)) {
+        if (len && w->in_step && collection_due(cfg, w->mode, w->mode_step)) {
             if (cfg->reductions)
                 *want_reds |= cfg->reductions;
             else
@@ -425,7 +422,7 @@ static void resolve(const vsim_writer *w, const char *name, const char *colls,
 
         if (!c->regex_src || regexec(&c->regex, name, 0, NULL, 0) != 0)
             continue;
-        if (w->in_step && collection_due(c, w->mode, w->mode_step)) {
+        if (w->in_step && collection_due(&c->cfg, w->mode, w->mode_step)) {
             if (c->cfg.reductions)
                 *want_reds |= c->cfg.reductions;
             else

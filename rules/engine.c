@@ -467,15 +467,10 @@ int vsim_verdict_json(const vsim_verdict *v, vsim_buf *out)
     return rc;
 }
 
-int vsim_rule_pidx(const vsim_rule *r, const char *name)
+const rule_pval *vsim_rule_p(const vsim_rule *r, const char *name)
 {
     int k = find_param(r->def, name);
 
     VSIM_ASSERT(k >= 0);
-    return k;
-}
-
-const rule_pval *vsim_rule_p(const vsim_rule *r, const char *name)
-{
-    return &r->pv[vsim_rule_pidx(r, name)];
+    return &r->pv[k];
 }

@@ -20,11 +20,6 @@ static const rule_pdef vg_params[] = {
     { "tensor_regex", RULE_P_STRING, "None", "regexes of gradient tensors (union)" },
 };
 
-static int stats_bind(vsim_rule *r, rule_ctx *c)
-{
-    return vsim_rule_bind_default_all(r, c, RULE_NEED_STATS);
-}
-
 /* Mean of |x| over the finite values, from the statistics or the saved reductions. */
 static double abs_mean(const rule_entry *e)
 {
@@ -399,10 +394,10 @@ static int pwi_eval(vsim_rule *r, rule_ctx *c)
 const rule_def vsim_rules_grad_defs[] = {
     { "VanishingGradient",
       "fires when the mean absolute value of a gradient is below threshold",
-      vg_params, VSIM_ARRAY_LEN(vg_params), NULL, stats_bind, vg_eval, NULL, NULL },
+      vg_params, VSIM_ARRAY_LEN(vg_params), NULL, vsim_rule_bind_stats, vg_eval, NULL, NULL },
     { "ExplodingTensor",
       "fires when a tensor holds NaN or (unless only_nan) infinite values",
-      et_params, VSIM_ARRAY_LEN(et_params), NULL, stats_bind, et_eval, NULL, NULL },
+      et_params, VSIM_ARRAY_LEN(et_params), NULL, vsim_rule_bind_stats, et_eval, NULL, NULL },
     { "WeightUpdateRatio",
       "fires when |w_t - w_prev| / (|w_prev| + epsilon) of a weight is above large_threshold "
       "or below small_threshold (TRAIN steps, else GLOBAL)",

@@ -175,8 +175,7 @@ extern const size_t vsim_rules_act_n;
 extern const rule_def vsim_rules_embed_defs[];
 extern const size_t vsim_rules_embed_n;
 
-/* Index of parameter name in r's definition (asserted to exist). */
-VSIM_INTERNAL int vsim_rule_pidx(const vsim_rule *r, const char *name);
+/* Value of parameter name of r (asserted to exist in its definition). */
 VSIM_INTERNAL const rule_pval *vsim_rule_p(const vsim_rule *r, const char *name);
 
 /* Emit a verdict of the current rule at the current step (FIRED unless result says otherwise). */
@@ -231,6 +230,8 @@ VSIM_INTERNAL void vsim_rule_series_free(rule_series *s);
 
 /* Bind by the rule's collection_names / tensor_regex, or every tensor when neither is set. */
 VSIM_INTERNAL int vsim_rule_bind_default_all(vsim_rule *r, rule_ctx *c, unsigned need);
+/* vsim_rule_bind_default_all with the shared statistics: a rule def's bind. */
+VSIM_INTERNAL int vsim_rule_bind_stats(vsim_rule *r, rule_ctx *c);
 
 /* A rule's answer for a step: fired if anything fired, else not fired if anything was looked at. */
 static inline int vsim_rule_answer(int fired, int evaluated)

@@ -28,11 +28,6 @@ static const rule_pdef az_params[] = {
     { "threshold", RULE_P_DOUBLE, "100", "fire when at least this percentage of values is 0" },
 };
 
-static int stats_bind(vsim_rule *r, rule_ctx *c)
-{
-    return vsim_rule_bind_default_all(r, c, RULE_NEED_STATS);
-}
-
 static int az_eval(vsim_rule *r, rule_ctx *c)
 {
     const double thr = vsim_rule_p(r, "threshold")->d;
@@ -534,14 +529,14 @@ static int cf_eval(vsim_rule *r, rule_ctx *c)
 
 const rule_def vsim_rules_tensor_defs[] = {
     { "AllZero", "fires when at least threshold percent of a tensor's values are zero",
-      az_params, VSIM_ARRAY_LEN(az_params), need_selection, stats_bind, az_eval, NULL, NULL },
+      az_params, VSIM_ARRAY_LEN(az_params), need_selection, vsim_rule_bind_stats, az_eval, NULL, NULL },
     { "UnchangedTensor",
       "fires when a tensor is allclose at its last num_steps saved steps (the current one "
       "compared with each of the previous num_steps - 1)",
       ut_params, VSIM_ARRAY_LEN(ut_params), ut_setup, ut_bind, ut_eval, NULL, ut_destroy },
     { "TensorVariance",
       "fires when a tensor's variance is above max_threshold or below min_threshold",
-      tv_params, VSIM_ARRAY_LEN(tv_params), tv_setup, stats_bind, tv_eval, NULL, NULL },
+      tv_params, VSIM_ARRAY_LEN(tv_params), tv_setup, vsim_rule_bind_stats, tv_eval, NULL, NULL },
     { "SimilarAcrossRuns",
       "fires when a tensor differs (not numpy.allclose) from the same tensor at the same step "
       "of the other run",

@@ -471,3 +471,8 @@ int vsim_rule_bind_default_all(vsim_rule *r, rule_ctx *c, unsigned need)
     }
     return vsim_rule_bind_select(r, c, cn->s, tr->s, need);
 }
+
+int vsim_rule_bind_stats(vsim_rule *r, rule_ctx *c)
+{
+    return vsim_rule_bind_default_all(r, c, RULE_NEED_STATS);
+}
