@@ -145,3 +145,15 @@ char *vsim_buf_detach(vsim_buf *b, size_t *len)
     vsim_buf_init(b);
     return s;
 }
+
+int vsim_list_has(const char *list, const char *item, size_t len)
+{
+    while (*list) {
+        size_t l = strcspn(list, ",");
+
+        if (l == len && !strncmp(list, item, len))
+            return 1;
+        list += l + (list[l] == ',');
+    }
+    return 0;
+}

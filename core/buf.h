@@ -35,4 +35,7 @@ int vsim_buf_add_json_num(vsim_buf *b, double v);
 /* Return the string (caller frees with vsim_free) and re-initialise b; NULL on ENOMEM. */
 char *vsim_buf_detach(vsim_buf *b, size_t *len);
 
+/* 1 if the comma-separated list holds the item item[0..len) ("a,b,c" holds "b"). */
+int vsim_list_has(const char *list, const char *item, size_t len);
+
 #endif

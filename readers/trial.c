@@ -195,16 +195,9 @@ static int merge_collections(tensor_rec *r, const char *colls)
         return VSIM_ENOMEM;
     while (*p) {
         size_t len = strcspn(p, ",");
-        const char *q = r->colls;
-        int have = 0;
 
-        while (*q && len) {
-            size_t l2 = strcspn(q, ",");
-
-            have |= l2 == len && !strncmp(p, q, len);
-            q += l2 + (q[l2] == ',');
-        }
-        if (len && !have && vsim_buf_addf(&b, "%s%.*s", b.len ? "," : "", (int)len, p)) {
+        if (len && !vsim_list_has(r->colls, p, len) &&
+            vsim_buf_addf(&b, "%s%.*s", b.len ? "," : "", (int)len, p)) {
             vsim_buf_release(&b);
             return VSIM_ENOMEM;
         }
@@ -999,20 +992,6 @@ int vsim_trial_find_tensor(const vsim_trial *t, const char *name, size_t *out)
     return vsim_fail(VSIM_ENOTFOUND, "%s: no tensor named '%s'", t->dir, name);
 }
 
-static int in_collection(const char *colls, const char *c)
-{
-    size_t len = strlen(c);
-
-    while (*colls) {
-        size_t l = strcspn(colls, ",");
-
-        if (l == len && !strncmp(colls, c, len))
-            return 1;
-        colls += l + (colls[l] == ',');
-    }
-    return 0;
-}
-
 int vsim_trial_match(const vsim_trial *t, const char *collection, const char *regex,
                      size_t **out, size_t *n_out)
 {
@@ -1033,7 +1012,7 @@ int vsim_trial_match(const vsim_trial *t, const char *collection, const char *re
         return vsim_fail(VSIM_EINVAL, "bad regular expression '%s': %s", regex, msg);
     }
     for (size_t i = 0; i < t->n_tensors; i++) {
-        if (collection && !in_collection(t->tensors[i].colls, collection))
+        if (collection && !vsim_list_has(t->tensors[i].colls, collection, strlen(collection)))
             continue;
         if (regex && regexec(&re, t->tensors[i].name, 0, NULL, 0) != 0)
             continue;

@@ -286,12 +286,8 @@ static int pwi_bind(vsim_rule *r, rule_ctx *c)
 static int in_coll(const rule_ctx *c, size_t ti, const char *coll)
 {
     const char *cs = vsim_trial_tensor(c->trial, ti)->collections;
-    size_t n = strlen(coll);
 
-    for (const char *p = cs; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
-        if (strcspn(p, ",") == n && !strncmp(p, coll, n))
-            return 1;
-    return 0;
+    return cs && vsim_list_has(cs, coll, strlen(coll));
 }
 
 /* Variance ratio across activation layers, and the narrowest gradient distribution. */

@@ -388,13 +388,8 @@ static int in_list(const char *have, const char *want)
     for (const char *w = want; *w;) {
         size_t lw = strcspn(w, ",");
 
-        for (const char *h = have; *h;) {
-            size_t lh = strcspn(h, ",");
-
-            if (lh == lw && lw && !strncmp(h, w, lw))
-                return 1;
-            h += lh + (h[lh] == ',');
-        }
+        if (lw && vsim_list_has(have, w, lw))
+            return 1;
         w += lw + (w[lw] == ',');
     }
     return 0;

@@ -27,6 +27,15 @@ static void test_errors(void)
     VT_CHECK(!strcmp(vsim_strstatus(VSIM_ENUMERIC), "numerical failure"), "strstatus");
 }
 
+static void test_list_has(void)
+{
+    VT_CHECK(vsim_list_has("a,bb,c", "bb", 2) && vsim_list_has("a,bb,c", "c", 1) &&
+             vsim_list_has("a", "a", 1), "list holds its items");
+    VT_CHECK(!vsim_list_has("a,bb,c", "b", 1) && !vsim_list_has("a,bb,c", "bbx", 3) &&
+             !vsim_list_has("", "a", 1) && vsim_list_has("a,bb,c", "bbx", 2),
+             "no prefixes, no empty list; item length counts");
+}
+
 static void test_buf(void)
 {
     vsim_buf b = VSIM_BUF_INIT;
@@ -145,6 +154,7 @@ static void test_fs(void)
 
 int main(void)
 {
+    test_list_has();
     test_errors();
     test_buf();
     test_rng();
