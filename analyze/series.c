@@ -421,18 +421,6 @@ int vsim_series_read_points(const char *spec, const char *xcol, const char *ycol
 }
 
 /* The last complete step at which tensor i was saved, or -1. */
-static int64_t last_step_of(const vsim_trial *t, size_t i)
-{
-    size_t n = vsim_trial_tensor_steps(t, i, NULL, 0);
-    int64_t *s, last = -1;
-
-    if (n == 0 || !(s = vsim_mallocarray(n, sizeof(int64_t))))
-        return -1;
-    vsim_trial_tensor_steps(t, i, s, n);
-    last = s[n - 1];
-    vsim_free(s);
-    return last;
-}
 
 /* Read name at step (worker 0) as doubles. */
 static int read_doubles(vsim_trial *t, const char *name, int64_t step, double **out,
@@ -503,7 +491,7 @@ int vsim_series_run_points(const char *dir, int64_t step, const char *tensor,
     rc = vsim_trial_find_tensor(t, tensor, &i);
     if (rc)
         rc = vsim_fail(VSIM_ENOTFOUND, "%s: the run has no tensor '%s'", dir, tensor);
-    if (!rc && step < 0 && (step = last_step_of(t, i)) < 0)
+    if (!rc && step < 0 && (step = vsim_trial_tensor_last_step(t, i)) < 0)
         rc = vsim_fail(VSIM_ENOTFOUND, "%s: '%s' was never saved", dir, tensor);
     if (!rc)
         rc = run_points_from(t, step, tensor, labels_tensor ? labels_tensor : "embeddings/labels",
@@ -610,7 +598,7 @@ int vsim_series_read_layers(const char *dir, const char *collection, const char 
                        collection ? collection : "(any)", regex ? " matching " : "",
                        regex ? regex : "");
     for (size_t k = 0; !rc && step < 0 && k < n_idx; k++) {
-        int64_t s = last_step_of(t, idx[k]);
+        int64_t s = vsim_trial_tensor_last_step(t, idx[k]);
 
         if (s > step)
             step = s;
@@ -876,7 +864,7 @@ int vsim_series_read_images(const char *dir, int64_t step, size_t max_n,
     if ((rc = vsim_trial_find_tensor(t, "images/input", &i)))
         rc = vsim_fail(VSIM_ENOTFOUND, "%s: the run saved no images (collection images)", dir);
     if (!rc && step < 0)
-        step = last_step_of(t, i);
+        step = vsim_trial_tensor_last_step(t, i);
     if (!rc)
         rc = read_stack(t, "images/input", step, max_n, &out->input, si);
     if (!rc && vsim_trial_find_tensor(t, "images/reconstruction", &i) == VSIM_OK &&

@@ -206,23 +206,16 @@ int vsim_tsne_load_matrix(const char *spec, size_t raw_dims, vsim_tsne_data *out
 
 static int last_step(const vsim_trial *t, const char *tensor, int64_t *step)
 {
-    size_t i, n;
-    int64_t *s;
+    size_t i;
     int status = vsim_trial_find_tensor(t, tensor, &i);
 
     if (status)
         return vsim_fail(VSIM_ENOTFOUND, "%s: no tensor '%s' in the run", vsim_trial_dir(t),
                          tensor);
-    n = vsim_trial_tensor_steps(t, i, NULL, 0);
-    if (!n)
+    *step = vsim_trial_tensor_last_step(t, i);
+    if (*step < 0)
         return vsim_fail(VSIM_ENOTFOUND, "%s: tensor '%s' has no complete step",
                          vsim_trial_dir(t), tensor);
-    s = vsim_mallocarray(n, sizeof(*s));
-    if (!s)
-        return vsim_fail(VSIM_ENOMEM, "out of memory");
-    vsim_trial_tensor_steps(t, i, s, n);
-    *step = s[n - 1];
-    vsim_free(s);
     return VSIM_OK;
 }
 

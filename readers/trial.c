@@ -1067,6 +1067,15 @@ size_t vsim_trial_tensor_steps(const vsim_trial *t, size_t i, int64_t *out, size
     return n;
 }
 
+int64_t vsim_trial_tensor_last_step(const vsim_trial *t, size_t i)
+{
+    for (size_t k = t->n_complete; k-- > 0;)
+        for (int w = 0; w < t->n_workers; w++)
+            if (vsim_trial_has(t, i, t->complete[k].step, w))
+                return t->complete[k].step;
+    return -1;
+}
+
 size_t vsim_trial_n_problems(const vsim_trial *t) { return t->n_problems; }
 
 const vsim_trial_problem *vsim_trial_problem_at(const vsim_trial *t, size_t i)

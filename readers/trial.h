@@ -86,6 +86,8 @@ int vsim_trial_match(const vsim_trial *t, const char *collection, const char *re
                      size_t **out, size_t *n_out);
 /* Complete steps at which tensor i was saved (any worker); returns count, writes <= cap. */
 size_t vsim_trial_tensor_steps(const vsim_trial *t, size_t i, int64_t *out, size_t cap);
+/* The last complete step at which tensor i was saved (any worker); -1 if none. */
+int64_t vsim_trial_tensor_last_step(const vsim_trial *t, size_t i);
 /* 1 if tensor i was saved at (step, worker). */
 int vsim_trial_has(const vsim_trial *t, size_t i, int64_t step, int worker);
 

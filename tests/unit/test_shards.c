@@ -114,6 +114,7 @@ static void test_round_trip(void)
         vsim_free(buf);
     }
     VT_CHECK(ok, "values, dtypes and shapes read back exactly");
+    VT_CHECK(vsim_trial_tensor_last_step(t, 0) == 2, "last step of a tensor");
     {
         const char *status;
         int64_t last;
@@ -208,9 +209,11 @@ static void test_save_configs(void)
     n = vsim_trial_tensor_steps(t, idx, steps, 64);
     VT_CHECK(n == 4 && steps[0] == 5 && steps[1] == 7 && steps[2] == 10 && steps[3] == 15,
              "interval, explicit step, start and end honoured");
+    VT_CHECK(vsim_trial_tensor_last_step(t, idx) == 15, "its last step");
     VT_CHECK(vsim_trial_find_tensor(t, "loss", &idx) == VSIM_OK, "loss");
     n = vsim_trial_tensor_steps(t, idx, steps, 64);
-    VT_CHECK(n == 2 && steps[0] == 9 && steps[1] == 19, "eval-only collection");
+    VT_CHECK(n == 2 && steps[0] == 9 && steps[1] == 19 &&
+             vsim_trial_tensor_last_step(t, idx) == 19, "eval-only collection");
     VT_CHECK(vsim_trial_list_steps(t, VSIM_MODE_EVAL, steps, 64) == 2, "eval steps listed");
     VT_CHECK(vsim_trial_find_step(t, 9)->mode == VSIM_MODE_EVAL, "mode recorded");
     VT_CHECK(vsim_trial_find_tensor(t, "gradients/encoder/fc/weight", &idx) == VSIM_OK, "g");
