@@ -250,20 +250,6 @@ int vsim_capture_scalar(vsim_writer *w, const char *name, const char *colls, dou
     return vsim_writer_save(w, name, colls, &t);
 }
 
-/* Shape of layer l's weight in PyTorch's layout; returns the rank. */
-static int weight_shape(const vsim_model_layer *l, size_t *shape)
-{
-    if (l->kind == VSIM_LAYER_FC) {
-        shape[0] = (size_t)l->n_out;
-        shape[1] = (size_t)l->n_in;
-        return 2;
-    }
-    shape[0] = (size_t)(l->kind == VSIM_LAYER_CONV ? l->n_out : l->n_in);
-    shape[1] = (size_t)(l->kind == VSIM_LAYER_CONV ? l->n_in : l->n_out);
-    shape[2] = shape[3] = 4;
-    return 4;
-}
-
 static int save_layer_tensors(vsim_writer *w, const vsim_model *m, const float *base,
                               const char *prefix, const char *wcoll, const char *bcoll)
 {
@@ -272,7 +258,7 @@ static int save_layer_tensors(vsim_writer *w, const vsim_model *m, const float *
     for (int i = 0; !rc && i < m->n_layers; i++) {
         const vsim_model_layer *l = &m->layers[i];
         size_t shape[4], nb = l->n_b;
-        int rank = weight_shape(l, shape);
+        int rank = vsim_model_weight_shape(l, shape);
         char name[96];
 
         snprintf(name, sizeof(name), "%s%s/weight", prefix, l->name);

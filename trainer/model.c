@@ -199,6 +199,19 @@ size_t vsim_model_spec_n_params(const vsim_model_spec *spec)
     return build_layers(spec, &tmp);
 }
 
+int vsim_model_weight_shape(const vsim_model_layer *l, size_t *shape)
+{
+    if (l->kind == VSIM_LAYER_FC) {
+        shape[0] = (size_t)l->n_out;
+        shape[1] = (size_t)l->n_in;
+        return 2;
+    }
+    shape[0] = (size_t)(l->kind == VSIM_LAYER_CONV ? l->n_out : l->n_in);
+    shape[1] = (size_t)(l->kind == VSIM_LAYER_CONV ? l->n_in : l->n_out);
+    shape[2] = shape[3] = 4;
+    return 4;
+}
+
 size_t vsim_model_layer_elems(const vsim_model *m, int i)
 {
     const vsim_model_layer *l = &m->layers[i];

@@ -121,6 +121,9 @@ void vsim_model_latent(const vsim_model *m, int b, float *out);
 void vsim_model_layer_output(const vsim_model *m, int i, int b, float *out);
 /* Output values per image of layer i. */
 size_t vsim_model_layer_elems(const vsim_model *m, int i);
+/* Shape of layer l's weight in PyTorch's layout (fc [out][in], conv
+ * [out][in][4][4], transposed conv [in][out][4][4]) into shape; returns the rank. */
+int vsim_model_weight_shape(const vsim_model_layer *l, size_t *shape);
 
 /*
  * Backward pass after vsim_model_forward(x, b): dout [b][input][input] is

@@ -17,19 +17,17 @@
 /* Dataset shape of a layer's weight (rank returned) or bias (rank 1). */
 static int param_shape(const vsim_model_layer *l, int bias, hsize_t *dims)
 {
+    size_t shape[4];
+    int rank;
+
     if (bias) {
         dims[0] = (hsize_t)l->n_out;
         return 1;
     }
-    if (l->kind == VSIM_LAYER_FC) {
-        dims[0] = (hsize_t)l->n_out;
-        dims[1] = (hsize_t)l->n_in;
-        return 2;
-    }
-    dims[0] = (hsize_t)(l->kind == VSIM_LAYER_CONV ? l->n_out : l->n_in);
-    dims[1] = (hsize_t)(l->kind == VSIM_LAYER_CONV ? l->n_in : l->n_out);
-    dims[2] = dims[3] = 4;
-    return 4;
+    rank = vsim_model_weight_shape(l, shape);
+    for (int i = 0; i < rank; i++)
+        dims[i] = (hsize_t)shape[i];
+    return rank;
 }
 
 static int write_str_attr(hid_t obj, const char *name, const char *value)

@@ -486,6 +486,7 @@ int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_
     vsim_adam adam = VSIM_ADAM_INIT;
     int64_t last;
     int rc, close_rc;
+    char why[512];
 
     memset(&j, 0, sizeof(j));
     memset(out, 0, sizeof(*out));
@@ -507,23 +508,14 @@ int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_
     out->n_params = j.m->n_params;
     rc = run_loop(&j, out);
     last = j.global > 0 ? j.global - 1 : 0;     /* the writer's step of the last shard */
-    if (rc && rc != VSIM_ENUMERIC) {
-        /* an I/O or device error: END still records how far the run got */
-        char why[512];
-
-        snprintf(why, sizeof(why), "%s", vsim_errmsg());
-        vsim_writer_close(j.w, "failed", last);
+    /* END records how far the run got; an I/O or device error ends it as failed,
+     * and the run's own error (kept across the close) is the one reported */
+    snprintf(why, sizeof(why), "%s", vsim_errmsg());
+    close_rc = vsim_writer_close(j.w, rc && rc != VSIM_ENUMERIC ? "failed" : out->status, last);
+    if (rc)
         vsim_fail(rc, "%s", why);
-    } else {
-        char why[512];
-
-        snprintf(why, sizeof(why), "%s", vsim_errmsg());
-        close_rc = vsim_writer_close(j.w, out->status, last);
-        if (rc)
-            vsim_fail(rc, "%s", why);
-        else
-            rc = close_rc;
-    }
+    else
+        rc = close_rc;
     job_release(&j);
     return rc;
 }
