@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/omp.h"
 #include "readers/trial.h"
@@ -134,14 +135,6 @@ static void sleep_s(double s)
     struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
 
     nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int emit(walker *w, const vsim_stats_row *row)
@@ -546,7 +539,7 @@ static int do_steps(walker *w, const int64_t *steps, size_t n, int64_t *last_don
 
 static int follow(walker *w, int64_t last_done)
 {
-    double idle_since = now_s();
+    double idle_since = vsim_clock_s();
     int rc = VSIM_OK;
 
     while (!rc && !w->stop && w->p->step < 0) {
@@ -564,9 +557,9 @@ static int follow(walker *w, int64_t last_done)
             rc = do_steps(w, steps, n, &last_done);
         vsim_free(steps);
         if (n)
-            idle_since = now_s();
+            idle_since = vsim_clock_s();
         else if (ended || (w->p->idle_timeout_s > 0 &&
-                           now_s() - idle_since > w->p->idle_timeout_s))
+                           vsim_clock_s() - idle_since > w->p->idle_timeout_s))
             break;
         else
             sleep_s(w->p->poll_s > 0 ? w->p->poll_s : 0.5);

@@ -15,20 +15,13 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/mem.h"
 #include "readers/trial.h"
 #include "readers/writer.h"
 
 #define N_TENSORS 8
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int sh(const char *fmt, const char *arg)
 {
@@ -49,7 +42,7 @@ static double write_run(const char *dir, size_t elems, int n_steps, float *data)
     every.save_interval = 1;
     if (vsim_writer_open(dir, &wp, &w) || vsim_writer_set_collection(w, "weights", NULL, &every))
         return -1;
-    t0 = now();
+    t0 = vsim_clock_s();
     for (int s = 0; s < n_steps; s++) {
         vsim_writer_begin_step(w, s, VSIM_MODE_TRAIN, s);
         for (int k = 0; k < N_TENSORS; k++) {
@@ -65,7 +58,7 @@ static double write_run(const char *dir, size_t elems, int n_steps, float *data)
             return -1;
     }
     vsim_writer_close(w, "completed", n_steps - 1);
-    return now() - t0;
+    return vsim_clock_s() - t0;
 }
 
 static double write_raw(const char *dir, size_t bytes, int n_steps, const float *data)
@@ -74,7 +67,7 @@ static double write_raw(const char *dir, size_t bytes, int n_steps, const float 
     double t0;
 
     vsim_fs_mkdir_p(dir);
-    t0 = now();
+    t0 = vsim_clock_s();
     for (int s = 0; s < n_steps; s++) {
         int fd;
 
@@ -94,17 +87,17 @@ static double write_raw(const char *dir, size_t bytes, int n_steps, const float 
         }
     }
     vsim_buf_release(&p);
-    return now() - t0;
+    return vsim_clock_s() - t0;
 }
 
 static double read_run(const char *dir, size_t bytes, float *buf, double *open_s, int *n_shards)
 {
     vsim_trial *t;
-    double t0 = now(), t1;
+    double t0 = vsim_clock_s(), t1;
 
     if (vsim_trial_open(dir, &t))
         return -1;
-    t1 = now();
+    t1 = vsim_clock_s();
     *open_s = t1 - t0;
     *n_shards = (int)vsim_trial_n_steps(t);
     for (size_t i = 0; i < vsim_trial_n_steps(t); i++) {
@@ -117,13 +110,13 @@ static double read_run(const char *dir, size_t bytes, float *buf, double *open_s
         }
     }
     vsim_trial_close(t);
-    return now() - t1;
+    return vsim_clock_s() - t1;
 }
 
 static double read_raw(const char *dir, size_t bytes, int n_steps, float *buf)
 {
     vsim_buf p = VSIM_BUF_INIT;
-    double t0 = now();
+    double t0 = vsim_clock_s();
 
     for (int s = 0; s < n_steps; s++) {
         int fd;
@@ -137,7 +130,7 @@ static double read_raw(const char *dir, size_t bytes, int n_steps, float *buf)
         close(fd);
     }
     vsim_buf_release(&p);
-    return now() - t0;
+    return vsim_clock_s() - t0;
 }
 
 int main(int argc, char **argv)

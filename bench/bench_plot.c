@@ -12,19 +12,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/rng.h"
 #include "plot/plot.h"
 
 #define N_LAYERS 40
 #define LAYER_ELEMS 50000
-
-static double now(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int dump(const char *dir, const char *name, const char *mode, const void *p,
                 size_t n_bytes)
@@ -78,12 +71,12 @@ int main(int argc, char **argv)
     for (int rep = 0; rep < 3; rep++) {
         vsim_scatter s = { x, y, n, lab, NULL, 10, NULL, 0, 0, 0 };
 
-        t0 = now();
+        t0 = vsim_clock_s();
         if (vsim_plot_scatter(&s, &st, path)) {
             fprintf(stderr, "bench_plot: %s\n", vsim_errmsg());
             return 1;
         }
-        best = fmin(best, now() - t0);
+        best = fmin(best, vsim_clock_s() - t0);
     }
     printf("vsim scatter %zu points PNG 1600x1200: %.3f s (best of 3)\n", n, best);
     best = 1e9;
@@ -94,12 +87,12 @@ int main(int argc, char **argv)
         st.title = "40 layers";
         st.xlabel = "|gradient| (log scale)";
         st.ylabel = NULL;
-        t0 = now();
+        t0 = vsim_clock_s();
         if (vsim_plot_dist_chart(&d, &st, path)) {
             fprintf(stderr, "bench_plot: %s\n", vsim_errmsg());
             return 1;
         }
-        best = fmin(best, now() - t0);
+        best = fmin(best, vsim_clock_s() - t0);
     }
     printf("vsim dist 40 layers x %d values PNG 1600x1200: %.3f s (best of 3)\n", LAYER_ELEMS,
            best);

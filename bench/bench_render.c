@@ -10,18 +10,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/omp.h"
 #include "samples/meshio.h"
 #include "samples/samples.h"
 #include "samples/shape_int.h"
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double bumpy(const double d[3], const void *ctx)
 {
@@ -44,10 +37,10 @@ int main(int argc, char **argv)
     int n_shots = 0;
 
     p.n_designs = argc > 1 ? atoi(argv[1]) : 64;
-    t0 = now();
+    t0 = vsim_clock_s();
     if (vsim_samples_render(&p, &ds))
         return fprintf(stderr, "bench_render: %s\n", vsim_errmsg()), 1;
-    t = now() - t0;
+    t = vsim_clock_s() - t0;
     printf("procedural: %zu designs x %d views in %.3f s = %.0f snapshots/s (%d threads)\n",
            ds.n, ds.n_views, t, (double)ds.n * ds.n_views / t, vsim_omp_resolve(0));
     vsim_dataset_release(&ds);
@@ -60,10 +53,10 @@ int main(int argc, char **argv)
         paths[i] = stl;
     p.mesh_paths = paths;
     p.n_mesh_paths = 8;
-    t0 = now();
+    t0 = vsim_clock_s();
     if (vsim_samples_render(&p, &ds))
         return fprintf(stderr, "bench_render: %s\n", vsim_errmsg()), 1;
-    t = now() - t0;
+    t = vsim_clock_s() - t0;
     printf("stl 100k, load + render: %zu x %d views in %.3f s = %.0f snapshots/s\n", ds.n,
            ds.n_views, t, (double)ds.n * ds.n_views / t);
     vsim_dataset_release(&ds);
@@ -72,8 +65,8 @@ int main(int argc, char **argv)
     vsim_render_default_views(6, dirs);
     if (vsim_render_create(&rp, &r))
         return 1;
-    t0 = now();
-    while ((t = now() - t0) < 1.5)
+    t0 = vsim_clock_s();
+    while ((t = vsim_clock_s() - t0) < 1.5)
         for (int v = 0; v < 6; v++, n_shots++)
             vsim_render_view(r, &m, dirs[v], img);
     printf("stl 100k, render only (1 thread): %d snapshots in %.3f s = %.0f snapshots/s\n",

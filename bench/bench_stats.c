@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "readers/trial.h"
@@ -26,18 +27,10 @@
 
 #define POOL (1u << 22)
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int read_files(int n, char **paths)
 {
     static char buf[1 << 20];
-    double t0 = now_s();
+    double t0 = vsim_clock_s();
     size_t total = 0;
 
     for (int i = 0; i < n; i++) {
@@ -52,7 +45,7 @@ static int read_files(int n, char **paths)
             total += (size_t)got;
         close(fd);
     }
-    printf("%zu %.6f\n", total, now_s() - t0);
+    printf("%zu %.6f\n", total, vsim_clock_s() - t0);
     return 0;
 }
 
@@ -136,7 +129,7 @@ static int gen(const char *dir, long steps, long max_mb)
 
 static int read_trial(const char *dir)
 {
-    double t0 = now_s();
+    double t0 = vsim_clock_s();
     vsim_trial *t;
     size_t total = 0;
 
@@ -159,7 +152,7 @@ static int read_trial(const char *dir)
         }
     }
     vsim_trial_close(t);
-    printf("%zu %.6f\n", total, now_s() - t0);
+    printf("%zu %.6f\n", total, vsim_clock_s() - t0);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "analyze/tsne_io.h"
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/mem.h"
 #include "plot/plot.h"
 
@@ -116,23 +117,16 @@ static int quality(const float *x, size_t dim, const double *y, const vsim_tsne_
     return VSIM_OK;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int embed_and_report(vsim_tsne_data *d)
 {
     vsim_tsne *t = NULL;
     vsim_tsne_data e = VSIM_TSNE_DATA_INIT;
-    double t0 = now(), secs;
+    double t0 = vsim_clock_s(), secs;
     int status = vsim_tsne_create(d->x, d->n, d->dim, &P, &t);
 
     if (!status && !o_embed)
         status = vsim_tsne_run(t);
-    secs = now() - t0;
+    secs = vsim_clock_s() - t0;
     if (!status && o_embed) {   /* evaluate a given layout instead (e.g. scikit-learn's) */
         status = vsim_tsne_load_matrix(o_embed, 0, &e);
         if (!status && (e.n != d->n || e.dim != (size_t)P.out_dims))

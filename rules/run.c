@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/mem.h"
 #include "rules/rules_int.h"
@@ -31,14 +32,6 @@ static double now_s(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -411,9 +404,9 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
         sp.n_percentiles = (need[ti] & RULE_NEED_PCT) ? 2 : 0;
         /* Same results for any thread count; small tensors skip waking the team. */
         sp.n_threads = vsim_tensor_n_elems(&e->view) < RULE_PAR_MIN_ELEMS ? 1 : u->p->n_threads;
-        t0 = mono_s();
+        t0 = vsim_clock_s();
         rc = vsim_stats_compute(&e->view, &sp, &e->st, NULL);
-        u->sum->stats_s += mono_s() - t0;
+        u->sum->stats_s += vsim_clock_s() - t0;
         if (rc)
             return vsim_errctx("step %lld: %s", (long long)st->step, name);
         e->has_stats = 1;
@@ -435,7 +428,7 @@ static int eval_step(runner *u, const vsim_step_info *st)
 {
     rule_ctx *c = &u->ctx;
     unsigned *need = vsim_calloc(c->n_entries ? c->n_entries : 1, sizeof(*need));
-    double t0 = mono_s(), t1, stats0 = u->sum->stats_s;
+    double t0 = vsim_clock_s(), t1, stats0 = u->sum->stats_s;
     int rc;
 
     if (!need)
@@ -443,7 +436,7 @@ static int eval_step(runner *u, const vsim_step_info *st)
     c->step = st;
     c->now = now_s();
     rc = read_step(u, st, need);
-    t1 = mono_s();
+    t1 = vsim_clock_s();
     u->sum->read_s += t1 - t0 - (u->sum->stats_s - stats0);
     for (size_t i = 0; !rc && i < u->rs->n_rules; i++) {
         vsim_rule *r = u->rs->rules[i];
@@ -459,7 +452,7 @@ static int eval_step(runner *u, const vsim_step_info *st)
         if (res < 0)
             vsim_errctx("rule %s at step %lld", r->name, (long long)st->step);
     }
-    u->sum->eval_s += mono_s() - t1;
+    u->sum->eval_s += vsim_clock_s() - t1;
     clear_entries(c);
     vsim_free(need);
     c->step = NULL;
@@ -522,14 +515,14 @@ static int process_new_steps(runner *u, size_t *n_done)
 
 static int open_trial(runner *u)
 {
-    double t0 = mono_s();
+    double t0 = vsim_clock_s();
     int rc;
 
     for (;;) {
         rc = vsim_trial_open(u->dir, &u->trial);
         if (rc != VSIM_ENOTFOUND || !u->p->watch)
             return rc;
-        if (u->p->timeout_s > 0 && mono_s() - t0 >= u->p->timeout_s) {
+        if (u->p->timeout_s > 0 && vsim_clock_s() - t0 >= u->p->timeout_s) {
             u->sum->timed_out = 1;
             return rc;
         }
@@ -539,7 +532,7 @@ static int open_trial(runner *u)
 
 static int watch_loop(runner *u)
 {
-    double t0 = mono_s();
+    double t0 = vsim_clock_s();
     int poll = u->p->poll_ms > 0 ? u->p->poll_ms : 200, rc = VSIM_OK;
     size_t n_done;
 
@@ -559,7 +552,7 @@ static int watch_loop(runner *u)
         }
         if (!n_done && (rc = idle_all(u, 0)) != VSIM_OK)
             break;
-        if (u->p->timeout_s > 0 && mono_s() - t0 >= u->p->timeout_s) {
+        if (u->p->timeout_s > 0 && vsim_clock_s() - t0 >= u->p->timeout_s) {
             u->sum->timed_out = 1;
             break;
         }

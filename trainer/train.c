@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/fs.h"
 #include "core/mem.h"
 #include "core/rng.h"
@@ -44,14 +45,6 @@ typedef struct job {
     int cb_stop;                  /* the progress callback asked to stop */
     char model_path[4096];
 } job;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Everything that can be checked before the run directory is touched. */
 static int check_inputs(job *j, const char *data_path)
@@ -388,7 +381,7 @@ static int checkpoint(job *j)
 
 static void report(job *j, int64_t done, const vsim_loss_value *v, double t0)
 {
-    double el = now_s() - t0, ips = el > 0 ? (double)done * j->p->batch / el : 0.0;
+    double el = vsim_clock_s() - t0, ips = el > 0 ? (double)done * j->p->batch / el : 0.0;
     double eta = done > 0 ? el / (double)done * (double)(j->steps - done) : 0.0;
     char msg[160];
 
@@ -429,7 +422,7 @@ static int run_loop(job *j, vsim_train_result *res)
 {
     const vsim_train_params *p = j->p;
     vsim_loss_value v = { NAN, NAN, NAN, NAN };
-    double t0 = now_s(), eval_loss = NAN;
+    double t0 = vsim_clock_s(), eval_loss = NAN;
     int64_t s = 0;
     int rc = VSIM_OK, diverged = 0, stopped = 0;
 
@@ -454,7 +447,7 @@ static int run_loop(job *j, vsim_train_result *res)
             (rc = checkpoint(j)))
             break;
     }
-    res->seconds = now_s() - t0;
+    res->seconds = vsim_clock_s() - t0;
     res->steps = diverged ? s + 1 : s;
     res->last_loss = v.total;
     res->images_per_s = res->seconds > 0 ? (double)res->steps * p->batch / res->seconds : 0;
