@@ -70,7 +70,7 @@ static void chunk_values(const hist_job *job, int ith, size_t c, size_t *m)
     size_t i0 = c * VSIM_STATS_CHUNK;
     size_t len = job->n - i0 < VSIM_STATS_CHUNK ? job->n - i0 : VSIM_STATS_CHUNK;
 
-    *m = vsim_stats_load(job->t, i0, len, &job->scratch[ith], 1, NULL);
+    *m = vsim_stats_load(job->t, i0, len, &job->scratch[ith], VSIM_LOAD_VALS, NULL);
 }
 
 static void job_thread(const hist_job *job, int ith, int find_range)

@@ -333,7 +333,7 @@ static void pass_thread(const pass *ps, int ith)
             take_keys_f32(ps, ith, (const float *)ps->t->data + i0, len);
             continue;
         }
-        m = vsim_stats_load(ps->t, i0, len, sc, 0, NULL);
+        m = vsim_stats_load(ps->t, i0, len, sc, VSIM_LOAD_KEYS, NULL);
         for (size_t j = 0; j < m; j++)
             take_key(ps, ith, sc->keys[j]);
     }

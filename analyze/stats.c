@@ -87,84 +87,68 @@ static void gather(const vsim_tensor *t, size_t i0, size_t len, void *dst)
     }
 }
 
-/* 1 if p[0..len) has a NaN or an infinity (a loop the compiler vectorises). */
-static int any_nonfinite_f32(const float *p, size_t len)
-{
-    uint32_t hit = 0;
-
-    for (size_t j = 0; j < len; j++) {
-        uint32_t u;
-
-        memcpy(&u, &p[j], sizeof(u));
-        hit |= ((u & 0x7f800000u) == 0x7f800000u);
-    }
-    return hit != 0;
+/*
+ * any_nonfinite_T: 1 if p[0..len) has a NaN or an infinity (a loop the
+ * compiler vectorises). load_T: the keys (if keys) and values (if vals) of
+ * the finite elements of p[0..len), in element order, the others counted
+ * into *nf; returns how many were finite. All-finite chunks, the common
+ * case, take branch-free loops.
+ */
+#define DEFINE_LOAD(T, TYPE, UTYPE, EXP, MANT, SIGN, KEY)                                      \
+static int any_nonfinite_##T(const TYPE *p, size_t len)                                        \
+{                                                                                              \
+    UTYPE hit = 0;                                                                             \
+                                                                                               \
+    for (size_t j = 0; j < len; j++) {                                                         \
+        UTYPE u;                                                                               \
+                                                                                               \
+        memcpy(&u, &p[j], sizeof(u));                                                          \
+        hit |= ((u & EXP) == EXP);                                                             \
+    }                                                                                          \
+    return hit != 0;                                                                           \
+}                                                                                              \
+                                                                                               \
+static size_t load_##T(const TYPE *p, size_t len, uint64_t *keys, double *vals,                \
+                       vsim_stats_nonfinite *nf)                                               \
+{                                                                                              \
+    size_t m = 0;                                                                              \
+                                                                                               \
+    if (!any_nonfinite_##T(p, len)) {                                                          \
+        for (size_t j = 0; keys && j < len; j++) {                                             \
+            UTYPE u;                                                                           \
+                                                                                               \
+            memcpy(&u, &p[j], sizeof(u));                                                      \
+            keys[j] = KEY(u);                                                                  \
+        }                                                                                      \
+        for (size_t j = 0; vals && j < len; j++)                                               \
+            vals[j] = (double)p[j];                                                            \
+        return len;                                                                            \
+    }                                                                                          \
+    for (size_t j = 0; j < len; j++) {                                                         \
+        UTYPE u;                                                                               \
+                                                                                               \
+        memcpy(&u, &p[j], sizeof(u));                                                          \
+        if ((u & EXP) == EXP) {                                                                \
+            if (u & MANT)                                                                      \
+                nf->n_nan++;                                                                   \
+            else if (u & SIGN)                                                                 \
+                nf->n_neginf++;                                                                \
+            else                                                                               \
+                nf->n_posinf++;                                                                \
+            continue;                                                                          \
+        }                                                                                      \
+        if (keys)                                                                              \
+            keys[m] = KEY(u);                                                                  \
+        if (vals)                                                                              \
+            vals[m] = (double)p[j];                                                            \
+        m++;                                                                                   \
+    }                                                                                          \
+    return m;                                                                                  \
 }
 
-static size_t load_f32(const float *p, size_t len, uint64_t *keys, double *vals,
-                       vsim_stats_nonfinite *nf)
-{
-    size_t m = 0;
-
-    if (!any_nonfinite_f32(p, len)) {
-        /* the common case: branch-free loops */
-        for (size_t j = 0; j < len; j++) {
-            uint32_t u;
-
-            memcpy(&u, &p[j], sizeof(u));
-            keys[j] = vsim_key_f32(u);
-        }
-        if (vals)
-            for (size_t j = 0; j < len; j++)
-                vals[j] = (double)p[j];
-        return len;
-    }
-    for (size_t j = 0; j < len; j++) {
-        uint32_t u;
-
-        memcpy(&u, &p[j], sizeof(u));
-        if ((u & 0x7f800000u) == 0x7f800000u) {
-            if (u & 0x007fffffu)
-                nf->n_nan++;
-            else if (u & 0x80000000u)
-                nf->n_neginf++;
-            else
-                nf->n_posinf++;
-            continue;
-        }
-        keys[m] = vsim_key_f32(u);
-        if (vals)
-            vals[m] = (double)p[j];
-        m++;
-    }
-    return m;
-}
-
-static size_t load_f64(const double *p, size_t len, uint64_t *keys, double *vals,
-                       vsim_stats_nonfinite *nf)
-{
-    size_t m = 0;
-
-    for (size_t j = 0; j < len; j++) {
-        uint64_t u;
-
-        memcpy(&u, &p[j], sizeof(u));
-        if ((u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull) {
-            if (u & 0x000fffffffffffffull)
-                nf->n_nan++;
-            else if (u & 0x8000000000000000ull)
-                nf->n_neginf++;
-            else
-                nf->n_posinf++;
-            continue;
-        }
-        keys[m] = vsim_key_f64(u);
-        if (vals)
-            vals[m] = p[j];
-        m++;
-    }
-    return m;
-}
+DEFINE_LOAD(f32, float, uint32_t, 0x7f800000u, 0x007fffffu, 0x80000000u, vsim_key_f32)
+DEFINE_LOAD(f64, double, uint64_t, 0x7ff0000000000000ull, 0x000fffffffffffffull,
+            0x8000000000000000ull, vsim_key_f64)
 
 static void load_ints(vsim_dtype dtype, const void *src, size_t len, uint64_t *keys,
                       double *vals)
@@ -173,7 +157,7 @@ static void load_ints(vsim_dtype dtype, const void *src, size_t len, uint64_t *k
     const int64_t *i64 = src;
     const uint8_t *u8 = src;
 
-    for (size_t j = 0; j < len; j++) {
+    for (size_t j = 0; keys && j < len; j++) {
         if (dtype == VSIM_I32)
             keys[j] = (uint64_t)((uint32_t)i32[j] ^ 0x80000000u) << 32;
         else if (dtype == VSIM_I64)
@@ -194,12 +178,13 @@ static void load_ints(vsim_dtype dtype, const void *src, size_t len, uint64_t *k
 }
 
 size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len, vsim_stats_scratch *sc,
-                       int want_vals, vsim_stats_nonfinite *nf)
+                       unsigned what, vsim_stats_nonfinite *nf)
 {
     size_t esz = vsim_dtype_size(t->dtype);
     const void *src = (const char *)t->data + i0 * esz;
     vsim_stats_nonfinite dummy = { 0, 0, 0 };
-    double *vals = want_vals ? sc->vals : NULL;
+    uint64_t *keys = (what & VSIM_LOAD_KEYS) ? sc->keys : NULL;
+    double *vals = (what & VSIM_LOAD_VALS) ? sc->vals : NULL;
 
     if (!nf)
         nf = &dummy;
@@ -209,11 +194,11 @@ size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len, vsim_stats_s
     }
     switch (t->dtype) {
     case VSIM_F32:
-        return load_f32(src, len, sc->keys, vals, nf);
+        return load_f32(src, len, keys, vals, nf);
     case VSIM_F64:
-        return load_f64(src, len, sc->keys, vals, nf);
+        return load_f64(src, len, keys, vals, nf);
     default:
-        load_ints(t->dtype, src, len, sc->keys, vals);
+        load_ints(t->dtype, src, len, keys, vals);
         return len;
     }
 }
@@ -781,7 +766,7 @@ static void moments_chunk(const vsim_tensor *t, size_t n, size_t c, vsim_stats_s
             }
         return;
     }
-    m = vsim_stats_load(t, i0, len, sc, 1, &nf);
+    m = vsim_stats_load(t, i0, len, sc, VSIM_LOAD_VALS | (h ? VSIM_LOAD_KEYS : 0), &nf);
     chunk_moments(sc->vals, m, pt);
     pt->nf = nf;
     if (h)

@@ -113,14 +113,16 @@ typedef struct vsim_stats_scratch {
     double vals[VSIM_STATS_CHUNK];
 } vsim_stats_scratch;
 
+enum { VSIM_LOAD_KEYS = 1, VSIM_LOAD_VALS = 2 };
+
 /*
- * Load elements [i0, i0 + len) of t (len <= VSIM_STATS_CHUNK): the keys of the
- * finite ones into sc->keys and, if want_vals, their values into sc->vals, in
- * element order; count the others into *nf (may be NULL). Returns the number of
- * finite elements.
+ * Load elements [i0, i0 + len) of t (len <= VSIM_STATS_CHUNK): for the finite
+ * ones, their keys into sc->keys (what has VSIM_LOAD_KEYS) and their values
+ * into sc->vals (VSIM_LOAD_VALS), in element order; count the others into *nf
+ * (may be NULL). Returns the number of finite elements.
  */
 VSIM_INTERNAL size_t vsim_stats_load(const vsim_tensor *t, size_t i0, size_t len,
-                                     vsim_stats_scratch *sc, int want_vals,
+                                     vsim_stats_scratch *sc, unsigned what,
                                      vsim_stats_nonfinite *nf);
 
 /* The value whose key is key, for dtype. */
