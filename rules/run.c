@@ -364,7 +364,8 @@ static int read_values(runner *u, const char *name, int64_t step, rule_entry *e)
     return VSIM_OK;
 }
 
-/* Read every tensor some rule needs at step st, once, with its statistics. */
+/* Read every tensor some rule needs at step st, once, with its statistics;
+ * need (n_entries, zeroed by the caller) gets what the rules need of each. */
 static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
 {
     rule_ctx *c = &u->ctx;
@@ -372,7 +373,6 @@ static int read_step(runner *u, const vsim_step_info *st, unsigned *need)
     int rc = VSIM_OK;
     double t0;
 
-    memset(need, 0, c->n_entries * sizeof(*need));
     for (size_t i = 0; i < u->rs->n_rules; i++) {
         const vsim_rule *r = u->rs->rules[i];
 
