@@ -122,7 +122,7 @@ int vsim_dataset_load(const char *path, vsim_dataset **out)
     int rc, found;
 
     *out = NULL;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    vsim_h5_quiet();
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
         return vsim_fail(VSIM_EIO, "%s: cannot open as HDF5", path);

@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "core/mem.h"
 #include "core/vsim.h"
+#include "readers/h5.h"
 #include "trainer/model.h"
 
 /* Dataset shape of a layer's weight (rank returned) or bias (rank 1). */
@@ -50,8 +51,8 @@ static int write_str_attr(hid_t obj, const char *name, const char *value)
 
 static int write_params(hid_t file, const vsim_model *m)
 {
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    int ok = lcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0;
+    hid_t lcpl = vsim_h5_lcpl_intermediate();
+    int ok = lcpl >= 0;
 
     for (int i = 0; ok && i < m->n_layers; i++) {
         for (int bias = 0; ok && bias < 2; bias++) {
@@ -86,7 +87,7 @@ int vsim_model_save(const vsim_model *m, const char *path)
 
     if (vsim_buf_addf(&tmp, "%s.tmp", path) || vsim_model_spec_format(&m->spec, &spec))
         goto done;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    vsim_h5_quiet();
     file = H5Fcreate(tmp.buf, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0 || write_str_attr(file, "vsim_schema", VSIM_MODEL_SCHEMA) ||
         write_str_attr(file, "model_spec", spec.buf) || write_params(file, m)) {
@@ -182,7 +183,7 @@ int vsim_model_load(const char *path, int capacity, int n_threads, vsim_model **
     int rc;
 
     *out = NULL;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    vsim_h5_quiet();
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
         return vsim_fail(VSIM_EIO, "%s: cannot open as HDF5", path);
