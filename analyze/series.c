@@ -102,15 +102,8 @@ static int intern(char ***names, size_t *n, size_t *cap, const char *s, int32_t 
             *out = (int32_t)k;
             return VSIM_OK;
         }
-    if (*n == *cap) {
-        size_t c = *cap ? 2 * *cap : 16;
-        char **p = vsim_reallocarray(*names, c, sizeof(char *));
-
-        if (!p)
-            return vsim_fail(VSIM_ENOMEM, "labels: out of memory");
-        *names = p;
-        *cap = c;
-    }
+    if (vsim_grow((void **)names, cap, *n + 1, sizeof(char *)))
+        return vsim_fail(VSIM_ENOMEM, "labels: out of memory");
     if (*n >= INT32_MAX || !((*names)[*n] = vsim_strdup(s)))
         return vsim_fail(VSIM_ENOMEM, "labels: out of memory");
     *out = (int32_t)(*n)++;
@@ -674,15 +667,8 @@ static int walk_name(grid_walk *w, const char *name, size_t *out)
             *out = k;
             return VSIM_OK;
         }
-    if (w->n_names == w->cap_names) {
-        size_t c = w->cap_names ? 2 * w->cap_names : 32;
-        char **p = vsim_reallocarray(w->names, c, sizeof(char *));
-
-        if (!p)
-            return VSIM_ENOMEM;
-        w->names = p;
-        w->cap_names = c;
-    }
+    if (vsim_grow((void **)&w->names, &w->cap_names, w->n_names + 1, sizeof(char *)))
+        return VSIM_ENOMEM;
     if (!(d = vsim_strdup(name)))
         return VSIM_ENOMEM;
     w->names[w->n_names] = d;
@@ -697,15 +683,8 @@ static int walk_row(void *ctx, const vsim_stats_row *row)
 
     if (row->kind != VSIM_STATS_ROW_TENSOR)
         return 0;
-    if (w->n_obs == w->cap_obs) {
-        size_t c = w->cap_obs ? 2 * w->cap_obs : 256;
-        grid_obs *p = vsim_reallocarray(w->obs, c, sizeof(grid_obs));
-
-        if (!p)
-            return (w->status = vsim_fail(VSIM_ENOMEM, "series: out of memory")), 1;
-        w->obs = p;
-        w->cap_obs = c;
-    }
+    if (vsim_grow((void **)&w->obs, &w->cap_obs, w->n_obs + 1, sizeof(grid_obs)))
+        return (w->status = vsim_fail(VSIM_ENOMEM, "series: out of memory")), 1;
     o = &w->obs[w->n_obs];
     if (walk_name(w, row->tensor, &o->tensor))
         return (w->status = vsim_fail(VSIM_ENOMEM, "series: out of memory")), 1;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vsim.h"
+
 static atomic_long fail_after;   /* 0: never fail */
 static atomic_long n_calls;
 static atomic_long n_failed;
@@ -73,6 +75,26 @@ void *vsim_reallocarray(void *p, size_t n_elems, size_t elem_bytes)
     if (elem_bytes && n_elems > SIZE_MAX / elem_bytes)
         return NULL;
     return vsim_realloc(p, n_elems * elem_bytes);
+}
+
+int vsim_grow(void **p, size_t *cap, size_t need, size_t elem_bytes)
+{
+    size_t n;
+    void *q;
+
+    if (need <= *cap)
+        return VSIM_OK;
+    if (need > SIZE_MAX / 2 / elem_bytes)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    n = *cap ? *cap * 2 : 16;
+    while (n < need)
+        n *= 2;
+    q = vsim_reallocarray(*p, n, elem_bytes);
+    if (!q)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    *p = q;
+    *cap = n;
+    return VSIM_OK;
 }
 
 char *vsim_strndup(const char *s, size_t n)

@@ -15,6 +15,11 @@ void *vsim_realloc(void *p, size_t n_bytes);
 /* Multiply n_elems * elem_bytes with overflow check and allocate; NULL on overflow. */
 void *vsim_mallocarray(size_t n_elems, size_t elem_bytes);
 void *vsim_reallocarray(void *p, size_t n_elems, size_t elem_bytes);
+/*
+ * Make the array *p (capacity *cap elements of elem_bytes) hold at least need
+ * elements, doubling (from 16); VSIM_OK or VSIM_ENOMEM (the array untouched).
+ */
+int vsim_grow(void **p, size_t *cap, size_t need, size_t elem_bytes);
 char *vsim_strdup(const char *s);
 char *vsim_strndup(const char *s, size_t n);
 void vsim_free(void *p);

@@ -128,16 +128,9 @@ static vsim_op *push(vsim_canvas *c, vsim_op_kind kind)
 
     if (c->status)
         return NULL;
-    if (c->n_ops == c->cap_ops) {
-        size_t cap = c->cap_ops ? 2 * c->cap_ops : 256;
-        vsim_op *ops = vsim_reallocarray(c->ops, cap, sizeof(*ops));
-
-        if (!ops) {
-            c->status = vsim_fail(VSIM_ENOMEM, "chart: out of memory");
-            return NULL;
-        }
-        c->ops = ops;
-        c->cap_ops = cap;
+    if (vsim_grow((void **)&c->ops, &c->cap_ops, c->n_ops + 1, sizeof(*c->ops))) {
+        c->status = vsim_fail(VSIM_ENOMEM, "chart: out of memory");
+        return NULL;
     }
     op = &c->ops[c->n_ops++];
     memset(op, 0, sizeof(*op));

@@ -87,24 +87,6 @@ struct vsim_trial {
     file_cache *cache;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    size_t n;
-    void *q;
-
-    if (need <= *cap)
-        return VSIM_OK;
-    n = *cap ? *cap * 2 : 16;
-    while (n < need)
-        n *= 2;
-    q = vsim_reallocarray(*p, n, elem);
-    if (!q)
-        return vsim_fail(VSIM_ENOMEM, "out of memory");
-    *p = q;
-    *cap = n;
-    return VSIM_OK;
-}
-
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -129,7 +111,7 @@ static int add_problem(vsim_trial *t, const char *path, const char *msg)
     for (size_t i = 0; i < t->n_problems; i++)
         if (!strcmp(t->problems[i].path, path) && !strcmp(t->problems[i].message, msg))
             return VSIM_OK;
-    if (grow((void **)&t->problems, &t->cap_problems, t->n_problems + 1, sizeof(*p)))
+    if (vsim_grow((void **)&t->problems, &t->cap_problems, t->n_problems + 1, sizeof(*p)))
         return VSIM_ENOMEM;
     p = &t->problems[t->n_problems];
     p->path = vsim_strdup(path);
@@ -218,7 +200,7 @@ static int intern_tensor(vsim_trial *t, const char *name, const char *colls, siz
 
     if (lookup_tensor(t, name, out))
         return merge_collections(&t->tensors[*out], colls);
-    if (grow((void **)&t->tensors, &t->cap_tensors, t->n_tensors + 1, sizeof(*r)))
+    if (vsim_grow((void **)&t->tensors, &t->cap_tensors, t->n_tensors + 1, sizeof(*r)))
         return VSIM_ENOMEM;
     if ((t->n_tensors + 1) * 2 > t->hash_cap &&
         rehash_tensors(t, t->hash_cap ? t->hash_cap * 2 : 64))
@@ -317,7 +299,7 @@ static int pending_add(pending_list *l, const char *name, size_t name_len, const
 {
     pending *p;
 
-    if (grow((void **)&l->items, &l->cap, l->n + 1, sizeof(*p)))
+    if (vsim_grow((void **)&l->items, &l->cap, l->n + 1, sizeof(*p)))
         return VSIM_ENOMEM;
     p = &l->items[l->n];
     p->name = vsim_strndup(name, name_len);
@@ -592,7 +574,7 @@ static int add_shard(vsim_trial *t, const char *path, const shard_head *h, pendi
                  sr->info.mode_step);
         return add_problem(t, path, msg) ? VSIM_ENOMEM : 1;
     }
-    if (grow((void **)&t->shards, &t->cap_shards, t->n_shards + 1, sizeof(*s)))
+    if (vsim_grow((void **)&t->shards, &t->cap_shards, t->n_shards + 1, sizeof(*s)))
         return VSIM_ENOMEM;
     s = &t->shards[si];
     memset(s, 0, sizeof(*s));
@@ -633,7 +615,7 @@ static int add_shard(vsim_trial *t, const char *path, const shard_head *h, pendi
     qsort(s->entries, s->n_entries, sizeof(entry), cmp_entry);
     t->n_shards++;
     if (!sr) {
-        if (grow((void **)&t->steps, &t->cap_steps, t->n_steps + 1, sizeof(*sr)))
+        if (vsim_grow((void **)&t->steps, &t->cap_steps, t->n_steps + 1, sizeof(*sr)))
             return VSIM_ENOMEM;
         memmove(&t->steps[pos + 1], &t->steps[pos], (t->n_steps - pos) * sizeof(*sr));
         sr = &t->steps[pos];

@@ -725,15 +725,8 @@ static int remember_name(vsim_writer *w, const char *name)
         if (!strcmp(w->saved[i], name))
             return vsim_fail(VSIM_EINVAL, "tensor '%s' saved twice in step %" PRId64, name,
                              w->step);
-    if (w->n_saved == w->cap_saved) {
-        size_t cap = w->cap_saved ? 2 * w->cap_saved : 32;
-        char **s = vsim_reallocarray(w->saved, cap, sizeof(*s));
-
-        if (!s)
-            return vsim_fail(VSIM_ENOMEM, "out of memory");
-        w->saved = s;
-        w->cap_saved = cap;
-    }
+    if (vsim_grow((void **)&w->saved, &w->cap_saved, w->n_saved + 1, sizeof(*w->saved)))
+        return VSIM_ENOMEM;
     w->saved[w->n_saved] = vsim_strdup(name);
     if (!w->saved[w->n_saved])
         return vsim_fail(VSIM_ENOMEM, "out of memory");

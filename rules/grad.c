@@ -146,15 +146,8 @@ static prev_w *get_prev(prev_set *ps, size_t ti, int mode)
     for (size_t i = 0; i < ps->n; i++)
         if (ps->p[i].ti == ti && ps->p[i].mode == mode)
             return &ps->p[i];
-    if (ps->n == ps->cap) {
-        size_t cap = ps->cap ? 2 * ps->cap : 16;
-        prev_w *np = vsim_reallocarray(ps->p, cap, sizeof(*np));
-
-        if (!np)
-            return NULL;
-        ps->p = np;
-        ps->cap = cap;
-    }
+    if (vsim_grow((void **)&ps->p, &ps->cap, ps->n + 1, sizeof(*ps->p)))
+        return NULL;
     memset(&ps->p[ps->n], 0, sizeof(prev_w));
     ps->p[ps->n].ti = ti;
     ps->p[ps->n].mode = mode;

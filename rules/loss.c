@@ -40,15 +40,8 @@ static track *get_track(tracks *ts, size_t ti, int mode)
     for (size_t i = 0; i < ts->n; i++)
         if (ts->t[i].ti == ti && ts->t[i].mode == mode)
             return &ts->t[i];
-    if (ts->n == ts->cap) {
-        size_t cap = ts->cap ? 2 * ts->cap : 8;
-        track *nt = vsim_reallocarray(ts->t, cap, sizeof(*nt));
-
-        if (!nt)
-            return NULL;
-        ts->t = nt;
-        ts->cap = cap;
-    }
+    if (vsim_grow((void **)&ts->t, &ts->cap, ts->n + 1, sizeof(*ts->t)))
+        return NULL;
     memset(&ts->t[ts->n], 0, sizeof(track));
     ts->t[ts->n].ti = ti;
     ts->t[ts->n].mode = mode;

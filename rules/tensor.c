@@ -172,15 +172,8 @@ static hist *get_hist(hist_set *hs, size_t ti)
     for (size_t i = 0; i < hs->n; i++)
         if (hs->h[i].ti == ti)
             return &hs->h[i];
-    if (hs->n == hs->cap) {
-        size_t cap = hs->cap ? 2 * hs->cap : 16;
-        hist *nh = vsim_reallocarray(hs->h, cap, sizeof(*nh));
-
-        if (!nh)
-            return NULL;
-        hs->h = nh;
-        hs->cap = cap;
-    }
+    if (vsim_grow((void **)&hs->h, &hs->cap, hs->n + 1, sizeof(*hs->h)))
+        return NULL;
     h = &hs->h[hs->n];
     memset(h, 0, sizeof(*h));
     h->ti = ti;

@@ -26,15 +26,8 @@ int vsim_rule_emit(rule_ctx *c, int result, const char *tensor, int64_t ref_step
     vsim_verdict *v;
     va_list ap;
 
-    if (c->n_out == c->cap_out) {
-        size_t cap = c->cap_out ? 2 * c->cap_out : 8;
-        vsim_verdict *nv = vsim_reallocarray(c->out, cap, sizeof(*nv));
-
-        if (!nv)
-            return vsim_fail(VSIM_ENOMEM, "out of memory");
-        c->out = nv;
-        c->cap_out = cap;
-    }
+    if (vsim_grow((void **)&c->out, &c->cap_out, c->n_out + 1, sizeof(*c->out)))
+        return VSIM_ENOMEM;
     v = &c->out[c->n_out++];
     memset(v, 0, sizeof(*v));
     v->rule = c->rule->name;

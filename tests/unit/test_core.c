@@ -27,6 +27,23 @@ static void test_errors(void)
     VT_CHECK(!strcmp(vsim_strstatus(VSIM_ENUMERIC), "numerical failure"), "strstatus");
 }
 
+static void test_grow(void)
+{
+    int *a = NULL;
+    size_t cap = 0;
+
+    VT_CHECK(vsim_grow((void **)&a, &cap, 1, sizeof(*a)) == VSIM_OK && cap == 16, "first: 16");
+    a[15] = 7;
+    VT_CHECK(vsim_grow((void **)&a, &cap, 16, sizeof(*a)) == VSIM_OK && cap == 16, "enough: kept");
+    VT_CHECK(vsim_grow((void **)&a, &cap, 100, sizeof(*a)) == VSIM_OK && cap == 128 &&
+             a[15] == 7, "doubled past the need, contents kept");
+    VT_CHECK(vsim_grow((void **)&a, &cap, SIZE_MAX / 2, sizeof(*a)) == VSIM_ENOMEM &&
+             cap == 128 && a[15] == 7, "too large: ENOMEM, array untouched");
+    VT_CHECK(vsim_grow((void **)&a, &cap, SIZE_MAX, 1) == VSIM_ENOMEM && cap == 128,
+             "no endless doubling past SIZE_MAX");
+    vsim_free(a);
+}
+
 static void test_list_has(void)
 {
     VT_CHECK(vsim_list_has("a,bb,c", "bb", 2) && vsim_list_has("a,bb,c", "c", 1) &&
@@ -155,6 +172,7 @@ static void test_fs(void)
 int main(void)
 {
     test_list_has();
+    test_grow();
     test_errors();
     test_buf();
     test_rng();
