@@ -84,7 +84,7 @@ int vsim_grow(void **p, size_t *cap, size_t need, size_t elem_bytes)
 
     if (need <= *cap)
         return VSIM_OK;
-    if (elem_bytes && need > SIZE_MAX / 2 / elem_bytes)
+    if (need > SIZE_MAX / 2 || (elem_bytes && need > SIZE_MAX / 2 / elem_bytes))
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     n = *cap ? *cap * 2 : 16;
     while (n < need)
