@@ -934,18 +934,19 @@ done:
 
 /* ---- merging and fields ---- */
 
+/* The moments of s as a part (part_to_stats's inverse, up to rounding). */
+static part stats_to_part(const vsim_stats *s)
+{
+    return (part){ .n = s->n_finite, .zeros = s->n_zeros, .mean = s->mean, .mean_lo = 0.0,
+                   .m2 = s->std * s->std * (double)s->n_finite, .min = s->min, .max = s->max,
+                   .l1 = s->l1, .l2sq = s->l2 * s->l2,
+                   .nf = { s->n_nan, s->n_posinf, s->n_neginf } };
+}
+
 void vsim_stats_merge(vsim_stats *a, const vsim_stats *b)
 {
-    part pa, pb;
+    part pa = stats_to_part(a), pb = stats_to_part(b);
 
-    pa = (part){ .n = a->n_finite, .zeros = a->n_zeros, .mean = a->mean, .mean_lo = 0.0,
-                 .m2 = a->std * a->std * (double)a->n_finite, .min = a->min, .max = a->max,
-                 .l1 = a->l1, .l2sq = a->l2 * a->l2,
-                 .nf = { a->n_nan, a->n_posinf, a->n_neginf } };
-    pb = (part){ .n = b->n_finite, .zeros = b->n_zeros, .mean = b->mean, .mean_lo = 0.0,
-                 .m2 = b->std * b->std * (double)b->n_finite, .min = b->min, .max = b->max,
-                 .l1 = b->l1, .l2sq = b->l2 * b->l2,
-                 .nf = { b->n_nan, b->n_posinf, b->n_neginf } };
     if (b->n_finite) {
         if (a->n_finite)
             for (size_t i = 0; i < a->n_pct; i++)
