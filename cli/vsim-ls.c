@@ -202,8 +202,8 @@ int main(int argc, char **argv)
     else
         print_table(t);
     for (size_t i = 0; i < vsim_trial_n_problems(t); i++)
-        fprintf(stderr, "vsim-ls: warning: %s: %s (skipped)\n",
-                vsim_trial_problem_at(t, i)->path, vsim_trial_problem_at(t, i)->message);
+        vsim_cli_warn(cli.prog, "%s: %s (skipped)", vsim_trial_problem_at(t, i)->path,
+                      vsim_trial_problem_at(t, i)->message);
     first = vsim_trial_n_problems(t) ? VSIM_EXIT_PARTIAL : VSIM_EXIT_OK;
     vsim_trial_close(t);
     return first;

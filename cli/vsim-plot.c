@@ -78,7 +78,7 @@ static int gnuplot_wanted(void)
     return (o.backend && !strcmp(o.backend, "gnuplot")) || o.script;
 }
 
-static int cmd_scatter(char **args, int n_args, const vsim_plot_style *st)
+static int cmd_scatter(char **args, const vsim_plot_style *st)
 {
     vsim_series_points p = VSIM_SERIES_POINTS_INIT;
     vsim_scatter s = { 0 };
@@ -99,7 +99,6 @@ static int cmd_scatter(char **args, int n_args, const vsim_plot_style *st)
                         p.n_labels, n_hl ? hl : NULL, n_hl, o.point_size, o.alpha };
     if (!rc)
         rc = vsim_plot_scatter(&s, st, o.out);
-    (void)n_args;
     vsim_series_points_release(&p);
     return rc;
 }
@@ -235,7 +234,7 @@ int main(int argc, char **argv)
     if (gnuplot_wanted() && strcmp(cmd, "lines") && strcmp(cmd, "bands") && strcmp(cmd, "dist"))
         vsim_cli_usage_error(&cli, "the gnuplot backend draws lines, bands and dist charts");
     if (!strcmp(cmd, "scatter"))
-        rc = cmd_scatter(argv + first, n_args, &st);
+        rc = cmd_scatter(argv + first, &st);
     else if (!strcmp(cmd, "dist"))
         rc = cmd_dist(argv + first, &st, &g);
     else if (!strcmp(cmd, "bands") || !strcmp(cmd, "heatmap"))

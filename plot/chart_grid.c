@@ -14,16 +14,10 @@
 const double vsim_plot_band_pct[VSIM_PLOT_N_BAND_PCT] = { 0, 6.68, 15.87, 30.85, 50,
                                                           69.15, 84.13, 93.32, 100 };
 
+/* 1 and the finite range of a series' percentiles, or 0 if it has none. */
 static int bands_range(const vsim_plot_bands *s, double *ylo, double *yhi)
 {
-    *ylo = INFINITY;
-    *yhi = -INFINITY;
-    for (size_t i = 0; i < s->n_steps * VSIM_PLOT_N_BAND_PCT; i++)
-        if (isfinite(s->pct[i])) {
-            *ylo = fmin(*ylo, s->pct[i]);
-            *yhi = fmax(*yhi, s->pct[i]);
-        }
-    return *ylo <= *yhi;
+    return vsim_scale_range(s->pct, s->n_steps * VSIM_PLOT_N_BAND_PCT, 0, ylo, yhi) == VSIM_OK;
 }
 
 /* Band between percentile columns a and b over one run [i0, i1) of finite rows. */
