@@ -1,17 +1,17 @@
 /*
  * samples/sheet.c - contact sheet of a dataset (one row per label, a few
- * designs with all their views) drawn with cairo and written as PNG through a
- * temporary file and rename. Compiled to VSIM_EUNSUP without cairo.
+ * designs with all their views) drawn with cairo, encoded as PNG in memory and
+ * written atomically (vsim_fs_write_atomic). Compiled to VSIM_EUNSUP without
+ * cairo.
  * SPDX-License-Identifier: MIT
  */
 #include "samples/dataset.h"
 
 #ifdef VSIM_HAVE_CAIRO
 #include <cairo.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include "core/buf.h"
+#include "core/fs.h"
 
 #define LABEL_W 110    /* pixels for the label column */
 #define GAP 2          /* between views */
@@ -64,11 +64,16 @@ static void draw(cairo_surface_t *surf, const vsim_dataset *ds, int per_label, i
     cairo_destroy(cr);
 }
 
+static cairo_status_t png_to_buf(void *closure, const unsigned char *data, unsigned int length)
+{
+    return vsim_buf_add(closure, data, length) ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
+}
+
 int vsim_dataset_sheet(const vsim_dataset *ds, const char *path, int per_label)
 {
     int s = ds->size, design_w = ds->n_views * (s + GAP) + DESIGN_GAP, row_h = s + 2 * GAP;
     int w = LABEL_W + per_label * design_w, h = ds->n_labels * row_h;
-    vsim_buf tmp = VSIM_BUF_INIT;
+    vsim_buf png = VSIM_BUF_INIT;
     cairo_surface_t *surf;
     cairo_t *cr;
     int rc = VSIM_OK;
@@ -85,16 +90,12 @@ int vsim_dataset_sheet(const vsim_dataset *ds, const char *path, int per_label)
     cairo_paint(cr);
     cairo_destroy(cr);
     draw(surf, ds, per_label, design_w, row_h);
-    if (vsim_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid()))
-        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
-    else if (cairo_surface_write_to_png(surf, tmp.buf) != CAIRO_STATUS_SUCCESS)
-        rc = vsim_fail(VSIM_EIO, "%s: cannot write PNG", path);
-    else if (rename(tmp.buf, path) != 0)
-        rc = vsim_fail(VSIM_EIO, "%s: cannot rename %s into place", path, tmp.buf);
-    if (rc && tmp.len)
-        unlink(tmp.buf);
+    if (cairo_surface_write_to_png_stream(surf, png_to_buf, &png) != CAIRO_STATUS_SUCCESS)
+        rc = vsim_fail(VSIM_ENOMEM, "%s: cannot encode the PNG", path);
+    else
+        rc = vsim_fs_write_atomic(path, png.buf, png.len, 0);
     cairo_surface_destroy(surf);
-    vsim_buf_release(&tmp);
+    vsim_buf_release(&png);
     return rc;
 }
 
