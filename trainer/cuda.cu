@@ -18,12 +18,13 @@ extern "C" {
 #include "core/mem.h"
 #include "core/vsim.h"
 #include "trainer/device.h"
+#include "trainer/loss.h"
 }
 
 #define THREADS 256
 #define RED_BLOCKS 128          /* fixed grid of every reduction: repeatable sums */
-#define WIN 11
-#define RADIUS 5
+#define WIN VSIM_SSIM_WIN
+#define RADIUS (WIN / 2)
 
 #define CU(call)                                                                            \
     do {                                                                                    \
@@ -41,7 +42,7 @@ extern "C" {
 
 struct vsim_cuda {
     cublasHandle_t blas;
-    int n_layers, latent_layer, side, cap;
+    int n_layers, side, cap;
     vsim_model_layer layers[VSIM_MODEL_MAX_LAYERS];
     size_t n_params;
     float *params, *grads, *adam_m, *adam_v;
@@ -488,7 +489,7 @@ extern "C" void vsim_cuda_destroy(vsim_cuda *g)
 extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
 {
     vsim_cuda *g;
-    double gw[WIN], s = 0.0;
+    double gw[WIN];
     int rc;
 
     *out = NULL;
@@ -498,17 +499,11 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     if (!g)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     g->n_layers = m->n_layers;
-    g->latent_layer = m->latent_layer;
     g->side = m->spec.input;
     g->cap = m->capacity;
     g->n_params = m->n_params;
     memcpy(g->layers, m->layers, sizeof(g->layers));
-    for (int i = 0; i < WIN; i++) {
-        gw[i] = exp(-0.5 * (i - RADIUS) * (i - RADIUS) / (1.5 * 1.5));
-        s += gw[i];
-    }
-    for (int i = 0; i < WIN; i++)
-        gw[i] /= s;
+    vsim_loss_ssim_window(gw);
     if (cublasCreate(&g->blas) != CUBLAS_STATUS_SUCCESS) {
         vsim_free(g);
         return vsim_fail(VSIM_EDEVICE, "cuBLAS: cannot create a handle");

@@ -21,8 +21,8 @@
 #endif
 #include "core/vsim.h"
 
-#define WIN 11
-#define RADIUS 5
+#define WIN VSIM_SSIM_WIN
+#define RADIUS (WIN / 2)
 #define SSIM_C1 (0.01 * 0.01)
 #define SSIM_C2 (0.03 * 0.03)
 
@@ -85,8 +85,7 @@ int vsim_loss_parse(const char *text, vsim_loss_spec *out)
     return VSIM_OK;
 }
 
-/* The normalised 11-tap Gaussian (sigma 1.5), as scipy.ndimage builds it. */
-static void gauss_window(double g[WIN])
+void vsim_loss_ssim_window(double g[WIN])
 {
     double s = 0.0;
 
@@ -217,7 +216,7 @@ int vsim_loss_ssim(const float *pred, const float *target, int b, int h, int w, 
     work = vsim_mallocarray((size_t)nt * per, sizeof(double));
     if (!work)
         return vsim_fail(VSIM_ENOMEM, "SSIM scratch: out of memory");
-    gauss_window(g);
+    vsim_loss_ssim_window(g);
     (void)nt;   /* unused when OPENMP=0 */
 #pragma omp parallel for schedule(static) num_threads(nt) default(none) \
     shared(pred, target, ssim, grad, work, g) firstprivate(b, h, w, per, n_pix, nh, nm, scale)

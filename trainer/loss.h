@@ -34,6 +34,10 @@ typedef struct vsim_loss_value {
  */
 int vsim_loss_parse(const char *text, vsim_loss_spec *out);
 
+/* The SSIM window: 11 taps of a normalised Gaussian (sigma 1.5), as scipy.ndimage builds it. */
+#define VSIM_SSIM_WIN 11
+void vsim_loss_ssim_window(double g[VSIM_SSIM_WIN]);
+
 /*
  * SSIM of each of b images [b][h][w] (h, w >= 11): ssim[i] for image i. If
  * grad is not NULL, add scale * d(sum_i (1 - ssim[i]))/d pred to grad.
