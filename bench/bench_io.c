@@ -192,7 +192,8 @@ int main(int argc, char **argv)
     }
     sh("rm -rf '%s'", root);
     printf("goal: >= 70%% of write()/read() for tensors >= 1 MB; open+list < 1 ms per shard "
-           "(%d tensors per shard; best of 4, sides alternating; page cache, no fsync on either side)\n", N_TENSORS);
+           "(%d tensors per shard; best of 4, sides alternating; page cache, no fsync on "
+           "either side)\n", N_TENSORS);
     vsim_buf_release(&d1);
     vsim_buf_release(&d2);
     return 0;

@@ -56,7 +56,8 @@ static int vg_eval(vsim_rule *r, rule_ctx *c)
 /* ---- ExplodingTensor ---------------------------------------------------------------------- */
 
 static const rule_pdef et_params[] = {
-    { "collection_names", RULE_P_STRING, "None", "collections to inspect (None and no regex: all)" },
+    { "collection_names", RULE_P_STRING, "None",
+      "collections to inspect (None and no regex: all)" },
     { "tensor_regex", RULE_P_STRING, "None", "regexes of tensors to inspect (union)" },
     { "only_nan", RULE_P_BOOL, "False", "look for NaN only, not for infinities" },
 };
@@ -298,7 +299,8 @@ static int pwi_tensors(vsim_rule *r, rule_ctx *c, int *evaluated)
 
         if (!e || !e->has_stats || !e->st.n_finite)
             continue;
-        if ((r->need[k] & RULE_NEED_PCT) && e->st.n_pct == 2 && e->st.pct[1] - e->st.pct[0] < spread) {
+        if ((r->need[k] & RULE_NEED_PCT) && e->st.n_pct == 2 &&
+            e->st.pct[1] - e->st.pct[0] < spread) {
             spread = e->st.pct[1] - e->st.pct[0];
             nspread = name;
         }

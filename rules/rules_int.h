@@ -88,7 +88,8 @@ VSIM_INTERNAL rule_buf *vsim_rule_buf_get(rule_pool *pool, size_t n_bytes);
 VSIM_INTERNAL rule_buf *vsim_rule_buf_mapped(rule_pool *pool, void *map, size_t len, void *data);
 /* Take one more reference to b; returns b. */
 VSIM_INTERNAL rule_buf *vsim_rule_buf_hold(rule_buf *b);
-/* Drop a reference (NULL b: nothing); the last one returns b to pool, or frees it if pool is NULL. */
+/* Drop a reference (NULL b: nothing); the last one returns b to pool, or frees it if pool
+ * is NULL. */
 VSIM_INTERNAL void vsim_rule_buf_drop(rule_pool *pool, rule_buf *b);
 /* End of a step: free the pooled buffers that went unused for a whole step. */
 VSIM_INTERNAL void vsim_rule_pool_trim(rule_pool *pool);

@@ -432,8 +432,9 @@ static long cf_class(const vsim_tensor *t, size_t i)
     return (long)best;
 }
 
-static int cf_matrix(vsim_rule *r, rule_ctx *c, const vsim_tensor *lab, const vsim_tensor *pred,
-                     size_t n, long n_cls, const char *name)
+/* The confusion matrix of the n (label y[i], prediction p[i]) pairs, checked. */
+static int cf_matrix(vsim_rule *r, rule_ctx *c, const long *y, const long *p, size_t n,
+                     long n_cls, const char *name)
 {
     double *m = vsim_calloc((size_t)n_cls * (size_t)n_cls, sizeof(double));
     const double min_diag = vsim_rule_p(r, "min_diag")->d;
@@ -442,12 +443,9 @@ static int cf_matrix(vsim_rule *r, rule_ctx *c, const vsim_tensor *lab, const vs
 
     if (!m)
         return vsim_fail(VSIM_ENOMEM, "out of memory for a %ld-class confusion matrix", n_cls);
-    for (size_t i = 0; i < n; i++) {
-        long y = (long)vsim_tensor_load(lab, i), p = cf_class(pred, i);
-
-        if (y >= 0 && y < n_cls && p >= 0 && p < n_cls)
-            m[y * n_cls + p] += 1;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (y[i] >= 0 && y[i] < n_cls && p[i] >= 0 && p[i] < n_cls)
+            m[y[i] * n_cls + p[i]] += 1;
     for (long i = 0; i < n_cls && !fired; i++) {
         double row = 0;
 
@@ -475,18 +473,20 @@ static int cf_eval(vsim_rule *r, rule_ctx *c)
     const rule_pval *cat = vsim_rule_p(r, "category_no");
     const rule_entry *lab = NULL, *pred = NULL;
     const char *name = NULL;
-    long n_cls = 0;
+    long n_cls = 0, *y, *p;
     size_t n;
     int fired;
 
     for (size_t k = 0; k < r->n_tensors; k++) {
         const rule_entry *e = vsim_rule_entry(c, r, k);
+        int role;
 
         if (!e || !e->has_values)
             continue;
-        if (cf_role(c, r, r->tensors[k]) == 1 && !lab)
+        role = cf_role(c, r, r->tensors[k]);
+        if (role == 1 && !lab)
             lab = e;
-        else if (cf_role(c, r, r->tensors[k]) == 2 && !pred) {
+        else if (role == 2 && !pred) {
             pred = e;
             name = vsim_rule_tensor_name(c, r->tensors[k]);
         }
@@ -499,25 +499,32 @@ static int cf_eval(vsim_rule *r, rule_ctx *c)
         return vsim_rule_emit(c, VSIM_RULE_SKIP, name, -1, (double)n, 0,
                               "%s: predictions do not match the %zu labels", name, n)
                    ? VSIM_ENOMEM : VSIM_RULE_SKIP;
-    if (cat->set) {
-        n_cls = (long)cat->i;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            long y = (long)vsim_tensor_load(&lab->view, i), p = cf_class(&pred->view, i);
-
-            n_cls = y + 1 > n_cls ? y + 1 : n_cls;
-            n_cls = p + 1 > n_cls ? p + 1 : n_cls;
-        }
+    /* every sample's label and predicted class, once */
+    y = vsim_mallocarray(2 * n, sizeof(*y));
+    if (!y)
+        return vsim_fail(VSIM_ENOMEM, "out of memory for %zu labels", n);
+    p = y + n;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (long)vsim_tensor_load(&lab->view, i);
+        p[i] = cf_class(&pred->view, i);
+        n_cls = y[i] + 1 > n_cls ? y[i] + 1 : n_cls;
+        n_cls = p[i] + 1 > n_cls ? p[i] + 1 : n_cls;
     }
-    if (n_cls < 1 || n_cls > 100000)
+    if (cat->set)
+        n_cls = (long)cat->i;
+    if (n_cls < 1 || n_cls > 100000) {
+        vsim_free(y);
         return VSIM_RULE_SKIP;
-    fired = cf_matrix(r, c, &lab->view, &pred->view, n, n_cls, name);
+    }
+    fired = cf_matrix(r, c, y, p, n, n_cls, name);
+    vsim_free(y);
     return fired < 0 ? fired : vsim_rule_answer(fired, 1);
 }
 
 const rule_def vsim_rules_tensor_defs[] = {
     { "AllZero", "fires when at least threshold percent of a tensor's values are zero",
-      az_params, VSIM_ARRAY_LEN(az_params), need_selection, vsim_rule_bind_stats, az_eval, NULL, NULL },
+      az_params, VSIM_ARRAY_LEN(az_params), need_selection, vsim_rule_bind_stats, az_eval, NULL,
+      NULL },
     { "UnchangedTensor",
       "fires when a tensor is allclose at its last num_steps saved steps (the current one "
       "compared with each of the previous num_steps - 1)",

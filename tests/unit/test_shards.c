@@ -542,7 +542,8 @@ static void test_map(void)
              VSIM_OK, "one step");
     VT_CHECK(vsim_trial_open(dir.buf, &t) == VSIM_OK, "open");
     for (int k = 0; k < 2; k++) {
-        ok &= vsim_trial_map(t, names[k], 0, 0, (unsigned)k * VSIM_MAP_POPULATE, &m[k], &map[k], &len[k]) == VSIM_OK;
+        ok &= vsim_trial_map(t, names[k], 0, 0, (unsigned)k * VSIM_MAP_POPULATE, &m[k], &map[k],
+                             &len[k]) == VSIM_OK;
         ok &= vsim_trial_read(t, names[k], 0, 0, &v, &buf) == VSIM_OK &&
               vsim_tensor_n_elems(&m[k]) == lens[k] && m[k].dtype == VSIM_F32 &&
               !memcmp(m[k].data, buf, lens[k] * sizeof(float));
