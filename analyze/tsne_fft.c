@@ -133,6 +133,15 @@ nomem:
     return vsim_fail(VSIM_ENOMEM, "t-SNE: out of memory for a %zu x %zu FFT grid", L, L);
 }
 
+/* Column j of the n rows of an L-wide complex grid src into the contiguous dst. */
+static inline void load_col(double *dst, const double *src, size_t L, size_t j, size_t n)
+{
+    for (size_t a = 0; a < n; a++) {
+        dst[2 * a] = src[2 * (a * L + j)];
+        dst[2 * a + 1] = src[2 * (a * L + j) + 1];
+    }
+}
+
 /* Transform of the squared Cauchy kernel sampled at spacing s (symmetric, real). */
 static void kernel_transform(vsim_tsne_fft *f, double s, int nt)
 {
@@ -157,10 +166,8 @@ static void kernel_transform(vsim_tsne_fft *f, double s, int nt)
     shared(T, A, khat, wt, ws) firstprivate(L)
     for (size_t k = 0; k < L; k++) {
         double *col = A + 2 * k * L;
-        for (size_t a = 0; a < L; a++) {
-            col[2 * a] = T[2 * (a * L + k)];
-            col[2 * a + 1] = T[2 * (a * L + k) + 1];
-        }
+
+        load_col(col, T, L, k, L);
         gsl_fft_complex_forward(col, 1, L, wt, ws[vsim_omp_thread_num()]);
         for (size_t a = 0; a < L; a++)
             khat[k * L + a] = col[2 * a];
@@ -191,10 +198,8 @@ static void convolve(vsim_tsne_fft *f, double *G, int nt)
     for (size_t k = 0; k < L; k++) {
         double *row = T + 2 * k * L;
         gsl_fft_complex_workspace *w = ws[vsim_omp_thread_num()];
-        for (size_t r = 0; r < M; r++) {
-            row[2 * r] = A[2 * (r * L + k)];
-            row[2 * r + 1] = A[2 * (r * L + k) + 1];
-        }
+
+        load_col(row, A, L, k, M);
         memset(row + 2 * M, 0, 2 * (L - M) * sizeof(double));
         gsl_fft_complex_forward(row, 1, L, wt, w);
         for (size_t a = 0; a < L; a++) {
@@ -207,10 +212,8 @@ static void convolve(vsim_tsne_fft *f, double *G, int nt)
     shared(A, T, G, wt, ws) firstprivate(L, M, scale)
     for (size_t r = 0; r < M; r++) {
         double *row = A + 2 * r * L;
-        for (size_t k = 0; k < L; k++) {
-            row[2 * k] = T[2 * (k * L + r)];
-            row[2 * k + 1] = T[2 * (k * L + r) + 1];
-        }
+
+        load_col(row, T, L, r, L);
         gsl_fft_complex_backward(row, 1, L, wt, ws[vsim_omp_thread_num()]);
         for (size_t c = 0; c < M; c++) {
             G[2 * (r * M + c)] = row[2 * c] * scale;

@@ -94,7 +94,7 @@ void vsim_tsne_repulsion_exact(const double *Y, size_t n, int dims, int n_thread
     double z = 0.0;
 
     (void)nt;  /* unused when OPENMP=0 */
-    /* Each row's Z share lands in rep's spare use: computed per row, summed in order. */
+    /* The forces per row in parallel; Z below, in a fixed order. */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 16) default(none) \
     shared(Y, rep) firstprivate(n, dims)
     for (size_t i = 0; i < n; i++) {
