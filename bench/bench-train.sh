@@ -8,7 +8,8 @@
 # default capture (losses and metrics every step, tensors every 100 steps).
 # Env: THREADS (default 2), STEPS (default 6), REPEAT (default 3), MODELS, LOSSES;
 # GPU_ONLY=1 skips the CPU figures (on a GPU machine: `make trainer && GPU_ONLY=1
-# bash bench/bench-train.sh`; it needs no h5py: bench/mkdata.c writes the data).
+# bash bench/bench-train.sh`; it needs no h5py: bench/mkdata.c writes the data;
+# H5FLAGS overrides `pkg-config --cflags --libs hdf5` for building it).
 set -u
 BIN=${VSIM_BIN:-$PWD/bin}
 PY=${PYTHON:-/usr/bin/python3}
@@ -28,7 +29,7 @@ else
     have_torch=1
 fi
 # the training data: 32 designs x 6 views of 64x64 noise (content does not matter for speed)
-cc -O2 bench/mkdata.c $(pkg-config --cflags --libs hdf5) -o "$TMP/mkdata" &&
+cc -O2 bench/mkdata.c ${H5FLAGS:-$(pkg-config --cflags --libs hdf5)} -o "$TMP/mkdata" &&
     "$TMP/mkdata" "$TMP/data.h5" || { echo "bench-train: cannot write the data"; exit 1; }
 for c in weights biases gradients activations images losses metrics embeddings; do
     echo "$c interval=0"
