@@ -394,8 +394,9 @@ int vsim_writer_step_due(const vsim_writer *w)
  * custom collections whose regex matches. Collects the membership string into
  * members (may be NULL), and returns whether values and which reductions are due.
  */
-static void resolve(const vsim_writer *w, const char *name, const char *colls,
-                    vsim_buf *members, int *want_values, unsigned *want_reds, int *oom)
+static void resolve_at(const vsim_writer *w, const char *name, const char *colls, int due,
+                       vsim_mode mode, int64_t mode_step, vsim_buf *members, int *want_values,
+                       unsigned *want_reds, int *oom)
 {
     vsim_save_config dflt = VSIM_SAVE_CONFIG_INIT;
     const char *p = colls ? colls : "";
@@ -407,7 +408,7 @@ static void resolve(const vsim_writer *w, const char *name, const char *colls,
         const collection *c = find_collection(w, p, len);
         const vsim_save_config *cfg = c ? &c->cfg : &dflt;
 
-        if (len && w->in_step && collection_due(cfg, w->mode, w->mode_step)) {
+        if (len && due && collection_due(cfg, mode, mode_step)) {
             if (cfg->reductions)
                 *want_reds |= cfg->reductions;
             else
@@ -422,7 +423,7 @@ static void resolve(const vsim_writer *w, const char *name, const char *colls,
 
         if (!c->regex_src || regexec(&c->regex, name, 0, NULL, 0) != 0)
             continue;
-        if (w->in_step && collection_due(&c->cfg, w->mode, w->mode_step)) {
+        if (due && collection_due(&c->cfg, mode, mode_step)) {
             if (c->cfg.reductions)
                 *want_reds |= c->cfg.reductions;
             else
@@ -433,12 +434,30 @@ static void resolve(const vsim_writer *w, const char *name, const char *colls,
     }
 }
 
+/* resolve_at for the step in progress (nothing is due outside a step) */
+static void resolve(const vsim_writer *w, const char *name, const char *colls,
+                    vsim_buf *members, int *want_values, unsigned *want_reds, int *oom)
+{
+    resolve_at(w, name, colls, w->in_step, w->mode, w->mode_step, members, want_values,
+               want_reds, oom);
+}
+
 int vsim_writer_wants(const vsim_writer *w, const char *name, const char *collections)
 {
     int values, oom = 0;
     unsigned reds;
 
     resolve(w, name, collections, NULL, &values, &reds, &oom);
+    return values || reds;
+}
+
+int vsim_writer_wants_at(const vsim_writer *w, const char *name, const char *collections,
+                         vsim_mode mode, int64_t mode_step)
+{
+    int values, oom = 0;
+    unsigned reds;
+
+    resolve_at(w, name, collections, 1, mode, mode_step, NULL, &values, &reds, &oom);
     return values || reds;
 }
 

@@ -88,6 +88,12 @@ int vsim_writer_step_due(const vsim_writer *w);
  * would be saved at the current step.
  */
 int vsim_writer_wants(const vsim_writer *w, const char *name, const char *collections);
+/*
+ * The same for a step of mode numbered mode_step within it, whether it is in
+ * progress or not, so that a trainer can prepare a later step's tensors.
+ */
+int vsim_writer_wants_at(const vsim_writer *w, const char *name, const char *collections,
+                         vsim_mode mode, int64_t mode_step);
 
 /*
  * Save t under /tensors/<name> (or its reductions under /reductions/<name>)

@@ -173,10 +173,28 @@ static void test_save_configs(void)
     VT_CHECK(vsim_writer_set_collection(w, "losses", NULL, &c) == VSIM_OK, "losses cfg");
     VT_CHECK(vsim_writer_set_collection(w, "bad", "([", &c) == VSIM_EINVAL, "bad regex refused");
     VT_CHECK(strstr(vsim_errmsg(), "([") != NULL, "bad regex named");
+    /* what a later step would save, asked before it (and outside any step) */
+    VT_CHECK(!vsim_writer_wants(w, "encoder/fc/weight", "weights"), "nothing due outside a step");
+    VT_CHECK(vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN, 5) &&
+             vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN, 7) &&
+             !vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN, 6) &&
+             !vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN, 20) &&
+             !vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN, 0),
+             "wants_at: interval, explicit step, start and end");
+    VT_CHECK(vsim_writer_wants_at(w, "gradients/x", NULL, VSIM_MODE_TRAIN, 4) &&
+             !vsim_writer_wants_at(w, "gradients/x", NULL, VSIM_MODE_TRAIN, 3),
+             "wants_at: a regex collection");
+    VT_CHECK(vsim_writer_wants_at(w, "loss", "losses", VSIM_MODE_EVAL, 3) &&
+             !vsim_writer_wants_at(w, "loss", "losses", VSIM_MODE_TRAIN, 3),
+             "wants_at: a collection of one mode");
     for (int64_t s = 0; s < 25; s++) {
         vsim_mode mode = (s % 10 == 9) ? VSIM_MODE_EVAL : VSIM_MODE_TRAIN;
 
         VT_CHECK(vsim_writer_begin_step(w, s, mode, s) == VSIM_OK, "begin");
+        VT_CHECK(vsim_writer_wants_at(w, "encoder/fc/weight", "weights", VSIM_MODE_TRAIN,
+                                      s + 1) == (s + 1 == 7 || ((s + 1) % 5 == 0 &&
+                                                                s + 1 >= 5 && s + 1 < 20)),
+                 "wants_at the next step, inside a step");
         save_f32(w, "encoder/fc/weight", "weights", (float)s, 4);
         save_f32(w, "gradients/encoder/fc/weight", NULL, (float)s, 4);
         save_f32(w, "loss", "losses", (float)s, 1);
