@@ -136,8 +136,9 @@ int main(int argc, char **argv)
     if (rc && rc != VSIM_ENUMERIC)
         return vsim_cli_error(cli.prog);
     printf("status\t%s\nsteps\t%lld\nloss\t%.6g\neval_loss\t%.6g\nimages_per_s\t%.1f\n"
-           "params\t%zu\n", res.status, (long long)res.steps, res.last_loss,
-           res.last_eval_loss, res.images_per_s, res.n_params);
+           "images_per_s_steady\t%.1f\nparams\t%zu\n", res.status, (long long)res.steps,
+           res.last_loss, res.last_eval_loss, res.images_per_s, res.images_per_s_steady,
+           res.n_params);
     if (rc)
         return vsim_cli_error(cli.prog);
     return VSIM_EXIT_OK;

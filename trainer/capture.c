@@ -250,8 +250,12 @@ int vsim_capture_scalar(vsim_writer *w, const char *name, const char *colls, dou
     return vsim_writer_save(w, name, colls, &t);
 }
 
-static int save_layer_tensors(vsim_writer *w, const vsim_model *m, const float *base,
-                              const char *prefix, const char *wcoll, const char *bcoll)
+/* For each layer's weight and bias named prefix + layer + "/weight" or "/bias":
+ * save base's values when due at the current step (base != NULL), or only tell
+ * whether any would be saved at step mode_step of mode (base == NULL). */
+static int layer_tensors(vsim_writer *w, const vsim_model *m, const float *base,
+                         const char *prefix, const char *wcoll, const char *bcoll,
+                         vsim_mode mode, int64_t mode_step)
 {
     int rc = VSIM_OK;
 
@@ -262,10 +266,14 @@ static int save_layer_tensors(vsim_writer *w, const vsim_model *m, const float *
         char name[96];
 
         snprintf(name, sizeof(name), "%s%s/weight", prefix, l->name);
-        if (vsim_writer_wants(w, name, wcoll))
+        if (!base)
+            rc = vsim_writer_wants_at(w, name, wcoll, mode, mode_step);
+        else if (vsim_writer_wants(w, name, wcoll))
             rc = vsim_capture_f32(w, name, wcoll, base + l->w_off, rank, shape);
         snprintf(name, sizeof(name), "%s%s/bias", prefix, l->name);
-        if (!rc && vsim_writer_wants(w, name, bcoll))
+        if (!rc && !base)
+            rc = vsim_writer_wants_at(w, name, bcoll, mode, mode_step);
+        else if (!rc && vsim_writer_wants(w, name, bcoll))
             rc = vsim_capture_f32(w, name, bcoll, base + l->b_off, 1, &nb);
     }
     return rc;
@@ -273,13 +281,35 @@ static int save_layer_tensors(vsim_writer *w, const vsim_model *m, const float *
 
 int vsim_capture_params(vsim_writer *w, const vsim_model *m)
 {
-    return save_layer_tensors(w, m, m->params, "", VSIM_COLL_WEIGHTS, VSIM_COLL_BIASES);
+    return layer_tensors(w, m, m->params, "", VSIM_COLL_WEIGHTS, VSIM_COLL_BIASES,
+                         VSIM_MODE_TRAIN, 0);
+}
+
+int vsim_capture_wants_params(vsim_writer *w, const vsim_model *m, vsim_mode mode,
+                              int64_t mode_step)
+{
+    int want = layer_tensors(w, m, NULL, "", VSIM_COLL_WEIGHTS, VSIM_COLL_BIASES, mode,
+                             mode_step);
+    char name[96];
+
+    for (int i = 0; !want && i < m->n_layers; i++) {
+        snprintf(name, sizeof(name), "activations/%s", m->layers[i].name);
+        want = vsim_writer_wants_at(w, name, VSIM_COLL_ACTIVATIONS, mode, mode_step);
+    }
+    return want || vsim_writer_wants_at(w, "images/input", VSIM_COLL_IMAGES, mode, mode_step);
+}
+
+int vsim_capture_wants_grads(vsim_writer *w, const vsim_model *m, vsim_mode mode,
+                             int64_t mode_step)
+{
+    return layer_tensors(w, m, NULL, "gradients/", VSIM_COLL_GRADIENTS, VSIM_COLL_GRADIENTS,
+                         mode, mode_step);
 }
 
 int vsim_capture_grads(vsim_writer *w, const vsim_model *m)
 {
-    int rc = save_layer_tensors(w, m, m->grads, "gradients/", VSIM_COLL_GRADIENTS,
-                                VSIM_COLL_GRADIENTS);
+    int rc = layer_tensors(w, m, m->grads, "gradients/", VSIM_COLL_GRADIENTS,
+                           VSIM_COLL_GRADIENTS, VSIM_MODE_TRAIN, 0);
 
     for (int i = 0; !rc && i < m->n_layers; i++) {
         char name[96];

@@ -6,11 +6,30 @@
  * (gather form: one thread per pixel, no atomics), bias, activations, SSIM
  * and Adam. Reductions use a fixed grid and a fixed tree, so a run is
  * repeatable on one GPU. CUDA and cuBLAS errors become VSIM_EDEVICE here.
+ *
+ * Precision follows PyTorch's defaults: the convolution products (conv and
+ * deconv layers, forward and backward; cuDNN's TF32 in PyTorch) use TF32
+ * tensor cores, the fully connected ones plain fp32. VSIM_CUDA_TF32=0 makes
+ * every product fp32 (the same numbers as the CPU path to float tolerance),
+ * VSIM_CUDA_TF32=1 makes every product TF32.
+ *
+ * A training step runs without a host round trip: the batch is gathered on the
+ * GPU from the dataset's images (vsim_cuda_set_images), the loss, the update
+ * and the norms are reduced on the GPU, a NaN or infinite loss turns the
+ * update off there, and one copy brings the figures back at the end of the
+ * step. vsim_cuda_train_launch_idx queues a step and returns at once, so the
+ * trainer writes the previous step's shard while the GPU computes.
+ * VSIM_CUDA_PROFILE=1 prints the GPU time of each phase and each layer,
+ * averaged over the steps after the first, to stderr when the backend is
+ * destroyed.
  * SPDX-License-Identifier: MIT
  */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +41,10 @@ extern "C" {
 }
 
 #define THREADS 256
-#define RED_BLOCKS 128          /* fixed grid of every reduction: repeatable sums */
+#define RED_BLOCKS 1024         /* fixed grid of the loss reductions: repeatable sums */
+#define ADAM_BLOCKS 256         /* blocks per tensor in the Adam update */
+#define SPLIT 64                /* partial sums per row of a bias gradient */
+#define CHUNK_FLOATS ((size_t)256 << 20)  /* convolution columns built at a time (1 GiB) */
 #define WIN VSIM_SSIM_WIN
 #define RADIUS (WIN / 2)
 
@@ -40,20 +62,45 @@ extern "C" {
     } while (0)
 #define LAUNCH_CHECK() CU(cudaGetLastError())
 
+/* one parameter tensor of the Adam update */
+struct tensor_span {
+    size_t off, n;
+};
+
+/* figures of a step, reduced on the GPU and copied back once */
+enum { R_MSE, R_SSIM, R_TOTAL, R_OK, R_TENSORS };   /* then 3 per tensor: |u|^2 |w|^2 |g|^2 */
+
+enum { P_UPLOAD, P_FORWARD, P_LOSS, P_BACKWARD, P_ADAM, P_COUNT };
+
 struct vsim_cuda {
     cublasHandle_t blas;
-    int n_layers, side, cap;
+    int n_layers, side, cap, n_tensors;
+    int tf32_conv, tf32_fc;     /* TF32 products for conv/deconv and fc layers */
     vsim_model_layer layers[VSIM_MODEL_MAX_LAYERS];
     size_t n_params;
     float *params, *grads, *adam_m, *adam_v;
     float *out[VSIM_MODEL_MAX_LAYERS], *tin[VSIM_MODEL_MAX_LAYERS];
     float *cols, *d_a, *d_b, *x;
-    double *red;                /* reduction partials, device */
-    double *h_red;              /* and their host copy */
-    size_t n_red;
+    tensor_span *spans;         /* device: the 2 * n_layers weight and bias tensors */
+    double *red;                /* device: loss partials, then per-image SSIM */
+    double *adam_part;          /* device: [tensor][ADAM_BLOCKS][3] */
+    double *bias_part;          /* device: [row][SPLIT] partial sums of a bias gradient */
+    double *res, *h_res;        /* the step's figures (R_*), device and pinned host */
+    size_t n_res;
     double *ssim_work;          /* SSIM maps, device */
+    float *h_x;                 /* pinned staging for batches from the host */
+    uint8_t *images;            /* the dataset's images on the GPU, or NULL */
+    size_t n_images;
+    int *idx, *h_idx;           /* a batch's example indices, device and pinned host */
     int64_t adam_t;
     double grad_norm, update_ratio[VSIM_MODEL_MAX_LAYERS];
+    int pending, pending_full;  /* a queued training step (train_launch), with an update */
+    double pending_lr;
+    int profile;                /* VSIM_CUDA_PROFILE=1: time the phases and layers */
+    cudaEvent_t ev[P_COUNT + 1], ev_fwd[VSIM_MODEL_MAX_LAYERS + 1];
+    cudaEvent_t ev_bwd[VSIM_MODEL_MAX_LAYERS + 1];
+    double phase_ms[P_COUNT], fwd_ms[VSIM_MODEL_MAX_LAYERS], bwd_ms[VSIM_MODEL_MAX_LAYERS];
+    long n_profiled;
 };
 
 static unsigned grid_for(size_t n)
@@ -64,17 +111,33 @@ static unsigned grid_for(size_t n)
 }
 
 /* ---- element-wise kernels ------------------------------------------------------- */
+/*
+ * The index type I is unsigned int when the element count leaves room below
+ * 2^31 (every shape of the presets up to batch 1024), size_t otherwise: 64-bit
+ * division costs several times the 32-bit one in these index-bound kernels.
+ */
+#define LAUNCH_IDX(kernel, total, ...)                                                    \
+    do {                                                                                \
+        if ((size_t)(total) < ((size_t)1 << 31))                                        \
+            kernel<unsigned><<<grid_for(total), THREADS>>>(__VA_ARGS__);                \
+        else                                                                            \
+            kernel<size_t><<<grid_for(total), THREADS>>>(__VA_ARGS__);                  \
+    } while (0)
 
-__global__ void k_im2col(const float *x, int c, int b, int h, int w, float *cols)
+/* the columns of images [b0, b0 + nb) of x [c][b][h][w] for a 4x4 stride-2 pad-1
+ * convolution: cols [c * 16][nb * (h / 2) * (w / 2)] */
+template <typename I>
+__global__ void k_im2col(const float *x, int c, int b, int h, int w, int b0, int nb, float *cols)
 {
-    const int ho = h / 2, wo = w / 2;
-    const size_t n_cols = (size_t)b * ho * wo, total = (size_t)c * 16 * n_cols;
+    const I ho = (I)h / 2, wo = (I)w / 2;
+    const I n_cols = (I)nb * ho * wo, total = (I)c * 16 * n_cols;
 
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t row = i / n_cols, col = i % n_cols;
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total;
+         i += (I)gridDim.x * blockDim.x) {
+        I row = i / n_cols, col = i % n_cols;
         int ci = (int)(row / 16), ky = (int)(row % 16) / 4, kx = (int)(row % 4);
-        int ox = (int)(col % wo), oy = (int)((col / wo) % ho), bi = (int)(col / ((size_t)wo * ho));
+        int ox = (int)(col % wo), oy = (int)((col / wo) % ho);
+        int bi = b0 + (int)(col / (wo * ho));
         int iy = 2 * oy - 1 + ky, ix = 2 * ox - 1 + kx;
 
         cols[i] = (iy >= 0 && iy < h && ix >= 0 && ix < w)
@@ -82,16 +145,19 @@ __global__ void k_im2col(const float *x, int c, int b, int h, int w, float *cols
     }
 }
 
-/* x[c][b][h][w] = sum of the column entries that im2col would have read from it */
-__global__ void k_col2im(const float *cols, int c, int b, int h, int w, float *x)
+/* images [b0, b0 + nb) of x [c][b][h][w]: each pixel the sum of the column
+ * entries (cols as k_im2col lays them out for those images) that read it */
+template <typename I>
+__global__ void k_col2im(const float *cols, int c, int b, int h, int w, int b0, int nb,
+                         float *x)
 {
     const int ho = h / 2, wo = w / 2;
-    const size_t n_cols = (size_t)b * ho * wo, total = (size_t)c * b * h * w;
+    const I n_cols = (I)nb * ho * wo, total = (I)c * nb * h * w;
 
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        int ix = (int)(i % w), iy = (int)((i / w) % h), bi = (int)((i / ((size_t)w * h)) % b);
-        int ci = (int)(i / ((size_t)w * h * b));
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total;
+         i += (I)gridDim.x * blockDim.x) {
+        int ix = (int)(i % w), iy = (int)((i / w) % h), bl = (int)((i / ((I)w * h)) % nb);
+        int ci = (int)(i / ((I)w * h * nb));
         float s = 0.0f;
 
         for (int ky = (iy + 1) & 1; ky < 4; ky += 2) {
@@ -103,11 +169,11 @@ __global__ void k_col2im(const float *cols, int c, int b, int h, int w, float *x
                 int ox = (ix + 1 - kx) / 2;
 
                 if (ox >= 0 && ox < wo)
-                    s += cols[(size_t)(ci * 16 + ky * 4 + kx) * n_cols + (size_t)bi * ho * wo
-                              + (size_t)oy * wo + ox];
+                    s += cols[(I)(ci * 16 + ky * 4 + kx) * n_cols + (I)bl * ho * wo
+                              + (I)oy * wo + ox];
             }
         }
-        x[i] = s;
+        x[(((size_t)ci * b + b0 + bl) * h + iy) * w + ix] = s;
     }
 }
 
@@ -121,11 +187,11 @@ __device__ float apply_act(float v, int act)
 }
 
 /* per_row: bias index = i / n (conv layout); otherwise i % n (fc layout) */
-__global__ void k_bias_act(float *y, const float *bias, size_t total, size_t n, int per_row,
-                           int act)
+template <typename I>
+__global__ void k_bias_act(float *y, const float *bias, I total, I n, int per_row, int act)
 {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x)
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total;
+         i += (I)gridDim.x * blockDim.x)
         y[i] = apply_act(y[i] + bias[per_row ? i / n : i % n], act);
 }
 
@@ -141,14 +207,15 @@ __global__ void k_act_backward(const float *y, float *dy, size_t n, int act)
 }
 
 /* to_rows: rows[b][c*p] from x[c][b][p]; otherwise the reverse */
+template <typename I>
 __global__ void k_transpose(const float *src, int c, int b, int p, float *dst, int to_rows)
 {
-    const size_t total = (size_t)c * b * p;
+    const I total = (I)c * b * p;
 
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
-         i += (size_t)gridDim.x * blockDim.x) {
-        size_t q = i % p, ci = (i / p) % c, bi = i / ((size_t)p * c);
-        size_t cnhw = (ci * b + bi) * p + q;
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total;
+         i += (I)gridDim.x * blockDim.x) {
+        I q = i % p, ci = (i / p) % c, bi = i / ((I)p * c);
+        I cnhw = (ci * b + bi) * p + q;
 
         if (to_rows)
             dst[i] = src[cnhw];
@@ -157,7 +224,16 @@ __global__ void k_transpose(const float *src, int c, int b, int p, float *dst, i
     }
 }
 
-/* ---- reductions (fixed tree) ---------------------------------------------------- */
+/* x[i][p] = images[idx[i]][p] / 255, as vsim_dataset_batch computes it */
+template <typename I>
+__global__ void k_gather(const uint8_t *images, const int *idx, I total, I px, float *x)
+{
+    for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total;
+         i += (I)gridDim.x * blockDim.x)
+        x[i] = (float)images[(size_t)idx[i / px] * px + i % px] * (1.0f / 255.0f);
+}
+
+/* ---- reductions (fixed grids, fixed trees) -------------------------------------- */
 
 __device__ double block_sum(double v)
 {
@@ -175,42 +251,51 @@ __device__ double block_sum(double v)
     return v;
 }
 
-/* out[r] = sum over n of a[r][n]; one block per row */
-__global__ void k_sum_rows(const float *a, size_t n, float *out)
+/* part[r][s] = sum of the s-th of SPLIT chunks of row r of a [rows][n]; grid (SPLIT, rows) */
+__global__ void k_row_partial(const float *a, size_t n, double *part)
 {
-    const float *row = a + (size_t)blockIdx.x * n;
+    const float *row = a + (size_t)blockIdx.y * n;
+    size_t lo = n * blockIdx.x / SPLIT, hi = n * (blockIdx.x + 1) / SPLIT;
     double s = 0.0;
 
-    for (size_t i = threadIdx.x; i < n; i += THREADS)
+    for (size_t i = lo + threadIdx.x; i < hi; i += THREADS)
         s += row[i];
     s = block_sum(s);
     if (threadIdx.x == 0)
-        out[blockIdx.x] = (float)s;
+        part[(size_t)blockIdx.y * SPLIT + blockIdx.x] = s;
 }
 
-/* out[o] = sum over rows of a[r][o] (fc bias gradient) */
-__global__ void k_sum_cols(const float *a, int rows, int n, float *out)
+/* part[c][s] = sum of column c of a [rows][n] over rows r with r / 8 = s (mod SPLIT);
+ * grid (ceil(n / 32), SPLIT), block (32, 8) */
+__global__ void k_col_partial(const float *a, int rows, int n, double *part)
 {
-    for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < n; o += gridDim.x * blockDim.x) {
-        double s = 0.0;
+    __shared__ double sh[8][33];
+    const int c = blockIdx.x * 32 + threadIdx.x;
+    double s = 0.0;
 
-        for (int r = 0; r < rows; r++)
-            s += a[(size_t)r * n + o];
-        out[o] = (float)s;
+    if (c < n)
+        for (int r = blockIdx.y * 8 + threadIdx.y; r < rows; r += 8 * SPLIT)
+            s += a[(size_t)r * n + c];
+    sh[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < n) {
+        s = 0.0;
+        for (int k = 0; k < 8; k++)
+            s += sh[k][threadIdx.x];
+        part[(size_t)c * SPLIT + blockIdx.y] = s;
     }
 }
 
-/* partial[block] = sum of squares over a grid-strided share of a */
-__global__ void k_sumsq(const float *a, size_t n, double *partial)
+/* out[r] = sum of part[r][0..SPLIT) */
+__global__ void k_partial_final(const double *part, int rows, float *out)
 {
-    double s = 0.0;
+    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < rows; r += gridDim.x * blockDim.x) {
+        double s = 0.0;
 
-    for (size_t i = blockIdx.x * (size_t)THREADS + threadIdx.x; i < n;
-         i += (size_t)RED_BLOCKS * THREADS)
-        s += (double)a[i] * a[i];
-    s = block_sum(s);
-    if (threadIdx.x == 0)
-        partial[blockIdx.x] = s;
+        for (int k = 0; k < SPLIT; k++)
+            s += part[(size_t)r * SPLIT + k];
+        out[r] = (float)s;
+    }
 }
 
 /* MSE partials; grad += gscale * (p - t) when grad is not NULL */
@@ -232,28 +317,83 @@ __global__ void k_mse(const float *p, const float *t, size_t n, float *grad, dou
         partial[blockIdx.x] = s;
 }
 
-/* Adam on n parameters; partial[2 * block] = sum |update|^2, [2 * block + 1] = sum |w|^2 */
-__global__ void k_adam(float *p, float *m, float *v, const float *g, size_t n, float b1,
-                       float b2, float eps, float step, double *partial)
+/* res[R_MSE..R_OK] from the MSE partials red[0..RED_BLOCKS) and the per-image
+ * SSIM red[RED_BLOCKS..+b); one block */
+__global__ void k_loss_final(const double *red, int b, size_t n, int do_ssim, double w_l2,
+                             double w_ssim, double *res)
 {
-    double su = 0.0, sw = 0.0;
+    double s = 0.0, t = 0.0;
 
-    for (size_t i = blockIdx.x * (size_t)THREADS + threadIdx.x; i < n;
-         i += (size_t)RED_BLOCKS * THREADS) {
-        float u;
+    for (int k = threadIdx.x; k < RED_BLOCKS; k += THREADS)
+        s += red[k];
+    for (int k = threadIdx.x; do_ssim && k < b; k += THREADS)
+        t += red[RED_BLOCKS + k];
+    s = block_sum(s);
+    t = block_sum(t);
+    if (threadIdx.x == 0) {
+        double mse = s / (double)n, ssim = do_ssim ? t / b : (double)NAN;
+        double total = w_l2 * mse + (w_ssim > 0.0 ? w_ssim * (1.0 - ssim) : 0.0);
 
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        u = step * m[i] / (sqrtf(v[i]) + eps);
-        p[i] -= u;
-        su += (double)u * u;
-        sw += (double)p[i] * p[i];
+        res[R_MSE] = mse;
+        res[R_SSIM] = ssim;
+        res[R_TOTAL] = total;
+        res[R_OK] = isfinite(total) ? 1.0 : 0.0;
+    }
+}
+
+/*
+ * Adam on every parameter tensor at once (blockIdx.y picks the tensor), off
+ * when the step's loss was not finite (res[R_OK] == 0). part[t][block] =
+ * sums of |update|^2, |w|^2 (after the update) and |g|^2.
+ */
+__global__ void k_adam(float *p, float *m, float *v, const float *g, const tensor_span *spans,
+                       float b1, float b2, float eps, float step, const double *res,
+                       double *part)
+{
+    const tensor_span sp = spans[blockIdx.y];
+    const int on = res[R_OK] != 0.0;
+    double su = 0.0, sw = 0.0, sg = 0.0;
+
+    for (size_t i = blockIdx.x * (size_t)THREADS + threadIdx.x; i < sp.n;
+         i += (size_t)ADAM_BLOCKS * THREADS) {
+        size_t e = sp.off + i;
+        float gi = g[e], u;
+
+        sg += (double)gi * gi;
+        if (on) {
+            m[e] = b1 * m[e] + (1.0f - b1) * gi;
+            v[e] = b2 * v[e] + (1.0f - b2) * gi * gi;
+            u = step * m[e] / (sqrtf(v[e]) + eps);
+            p[e] -= u;
+            su += (double)u * u;
+        }
+        sw += (double)p[e] * p[e];
     }
     su = block_sum(su);
     sw = block_sum(sw);
+    sg = block_sum(sg);
     if (threadIdx.x == 0) {
-        partial[2 * blockIdx.x] = su;
-        partial[2 * blockIdx.x + 1] = sw;
+        double *q = part + ((size_t)blockIdx.y * ADAM_BLOCKS + blockIdx.x) * 3;
+
+        q[0] = su;
+        q[1] = sw;
+        q[2] = sg;
+    }
+}
+
+/* res[R_TENSORS + 3 t + k] = sum over the blocks of part[t][.][k]; block t */
+__global__ void k_adam_final(const double *part, double *res)
+{
+    const double *q = part + (size_t)blockIdx.x * ADAM_BLOCKS * 3;
+
+    for (int k = 0; k < 3; k++) {
+        double s = 0.0;
+
+        for (int j = threadIdx.x; j < ADAM_BLOCKS; j += THREADS)
+            s += q[j * 3 + k];
+        s = block_sum(s);
+        if (threadIdx.x == 0)
+            res[R_TENSORS + 3 * blockIdx.x + k] = s;
     }
 }
 
@@ -407,15 +547,41 @@ extern "C" int vsim_device_check(vsim_device device)
     return VSIM_OK;
 }
 
-/* row-major C[m][n] = op(A) op(B), as column-major C^T = op(B)^T op(A)^T */
-static int gemm(vsim_cuda *g, int ta, int tb, int m, int n, int k, const float *a, int lda,
-                const float *b, int ldb, float *c, int ldc)
+/*
+ * row-major C[m][n] = op(A) op(B) + beta C, as column-major C^T = op(B)^T op(A)^T;
+ * fast: TF32
+ */
+static int gemm_acc(vsim_cuda *g, int fast, int ta, int tb, int m, int n, int k, const float *a,
+                    int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f;
 
-    CB(cublasSgemm(g->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n,
-                   m, k, &one, b, ldb, a, lda, &zero, c, ldc));
+    CB(cublasGemmEx(g->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n,
+                    m, k, &one, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, c, CUDA_R_32F,
+                    ldc, fast ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+                    CUBLAS_GEMM_DEFAULT));
     return VSIM_OK;
+}
+
+static int gemm(vsim_cuda *g, int fast, int ta, int tb, int m, int n, int k, const float *a,
+                int lda, const float *b, int ldb, float *c, int ldc)
+{
+    return gemm_acc(g, fast, ta, tb, m, n, k, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+/*
+ * Images per chunk of a convolution whose columns take per_img floats per
+ * image: the columns are built and consumed a chunk of images at a time, which
+ * bounds their buffer (CHUNK_FLOATS) for very large batches. A chunk is the
+ * whole batch up to that size: chunks small enough to stay in the L2 cache
+ * (16 MB) were measured on an H200 to make the products too small to fill the
+ * GPU (wide model, batch 1024: 72.7k images/s against 105.6k in one chunk).
+ */
+static int chunk_images(size_t per_img, int b)
+{
+    size_t nb = CHUNK_FLOATS / (per_img ? per_img : 1);
+
+    return nb < 1 ? 1 : nb < (size_t)b ? (int)nb : b;
 }
 
 static size_t layer_elems(const vsim_model_layer *l)
@@ -427,6 +593,8 @@ static int alloc_all(vsim_cuda *g)
 {
     size_t max_act = (size_t)g->side * g->side, max_cols = 1, cap = (size_t)g->cap;
     size_t hw = (size_t)g->side * (g->side > 2 * RADIUS ? g->side - 2 * RADIUS : 1);
+    size_t max_rows = 1;
+    tensor_span spans[2 * VSIM_MODEL_MAX_LAYERS];
 
     CU(cudaMalloc(&g->params, g->n_params * sizeof(float)));
     CU(cudaMalloc(&g->grads, g->n_params * sizeof(float)));
@@ -436,36 +604,71 @@ static int alloc_all(vsim_cuda *g)
     CU(cudaMemset(g->adam_v, 0, g->n_params * sizeof(float)));
     for (int i = 0; i < g->n_layers; i++) {
         const vsim_model_layer *l = &g->layers[i];
-        size_t cols = l->kind == VSIM_LAYER_CONV
-                          ? (size_t)l->n_in * 16 * l->out_side * l->out_side
-                          : l->kind == VSIM_LAYER_DECONV
-                                ? (size_t)l->n_out * 16 * l->in_side * l->in_side : 0;
+        size_t per_img = l->kind == VSIM_LAYER_CONV
+                             ? (size_t)l->n_in * 16 * l->out_side * l->out_side
+                             : l->kind == VSIM_LAYER_DECONV
+                                   ? (size_t)l->n_out * 16 * l->in_side * l->in_side : 0;
+        size_t cols = per_img * (size_t)chunk_images(per_img, g->cap);
 
         max_act = layer_elems(l) > max_act ? layer_elems(l) : max_act;
         max_cols = cols > max_cols ? cols : max_cols;
+        max_rows = (size_t)l->n_out > max_rows ? (size_t)l->n_out : max_rows;
         CU(cudaMalloc(&g->out[i], cap * layer_elems(l) * sizeof(float)));
         if (l->transpose_in)
             CU(cudaMalloc(&g->tin[i], cap * l->n_in * l->in_side * l->in_side * sizeof(float)));
+        spans[2 * i].off = l->w_off;
+        spans[2 * i].n = l->n_w;
+        spans[2 * i + 1].off = l->b_off;
+        spans[2 * i + 1].n = l->n_b;
     }
-    CU(cudaMalloc(&g->cols, cap * max_cols * sizeof(float)));
+    g->n_tensors = 2 * g->n_layers;
+    CU(cudaMalloc(&g->spans, (size_t)g->n_tensors * sizeof(tensor_span)));
+    CU(cudaMemcpy(g->spans, spans, (size_t)g->n_tensors * sizeof(tensor_span),
+                  cudaMemcpyHostToDevice));
+    CU(cudaMalloc(&g->cols, max_cols * sizeof(float)));
     CU(cudaMalloc(&g->d_a, cap * max_act * sizeof(float)));
     CU(cudaMalloc(&g->d_b, cap * max_act * sizeof(float)));
     CU(cudaMalloc(&g->x, cap * (size_t)g->side * g->side * sizeof(float)));
-    /* partials: Adam (2 per block per tensor), then grad norm, MSE, per-image SSIM */
-    g->n_red = (size_t)(2 * g->n_layers) * 2 * RED_BLOCKS + 2 * RED_BLOCKS + cap;
-    CU(cudaMalloc(&g->red, g->n_red * sizeof(double)));
-    g->h_red = (double *)vsim_mallocarray(g->n_red, sizeof(double));
-    if (!g->h_red)
-        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    CU(cudaMalloc(&g->red, (RED_BLOCKS + cap) * sizeof(double)));
+    CU(cudaMalloc(&g->adam_part, (size_t)g->n_tensors * ADAM_BLOCKS * 3 * sizeof(double)));
+    CU(cudaMalloc(&g->bias_part, max_rows * SPLIT * sizeof(double)));
+    g->n_res = R_TENSORS + 3 * (size_t)g->n_tensors;
+    CU(cudaMalloc(&g->res, g->n_res * sizeof(double)));
+    CU(cudaMallocHost(&g->h_res, g->n_res * sizeof(double)));
+    CU(cudaMalloc(&g->idx, cap * sizeof(int)));
+    CU(cudaMallocHost(&g->h_idx, cap * sizeof(int)));
     /* SSIM: 5 horizontal maps, the map, 3 partial maps, 3 adjoint maps */
     CU(cudaMalloc(&g->ssim_work, cap * hw * 12 * sizeof(double)));
     return VSIM_OK;
 }
 
+static const char *const phase_names[P_COUNT] = { "batch", "forward", "loss", "backward",
+                                                  "adam" };
+
 extern "C" void vsim_cuda_destroy(vsim_cuda *g)
 {
     if (!g)
         return;
+    if (g->profile && g->n_profiled > 0) {
+        double all = 0.0;
+
+        for (int p = 0; p < P_COUNT; p++)
+            all += g->phase_ms[p];
+        fprintf(stderr, "vsim-train: cuda profile over %ld steps, ms per step:", g->n_profiled);
+        for (int p = 0; p < P_COUNT; p++)
+            fprintf(stderr, " %s %.3f", phase_names[p], g->phase_ms[p] / (double)g->n_profiled);
+        fprintf(stderr, " (gpu total %.3f)\n", all / (double)g->n_profiled);
+        for (int i = 0; i < g->n_layers; i++)
+            fprintf(stderr, "vsim-train: cuda profile: %-16s forward %.3f backward %.3f ms\n",
+                    g->layers[i].name, g->fwd_ms[i] / (double)g->n_profiled,
+                    g->bwd_ms[i] / (double)g->n_profiled);
+    }
+    for (int p = 0; g->profile && p <= P_COUNT; p++)
+        cudaEventDestroy(g->ev[p]);
+    for (int i = 0; g->profile && i <= g->n_layers; i++) {
+        cudaEventDestroy(g->ev_fwd[i]);
+        cudaEventDestroy(g->ev_bwd[i]);
+    }
     cudaFree(g->params);
     cudaFree(g->grads);
     cudaFree(g->adam_m);
@@ -474,22 +677,46 @@ extern "C" void vsim_cuda_destroy(vsim_cuda *g)
         cudaFree(g->out[i]);
         cudaFree(g->tin[i]);
     }
+    cudaFree(g->spans);
     cudaFree(g->cols);
     cudaFree(g->d_a);
     cudaFree(g->d_b);
     cudaFree(g->x);
     cudaFree(g->red);
+    cudaFree(g->adam_part);
+    cudaFree(g->bias_part);
+    cudaFree(g->res);
+    cudaFreeHost(g->h_res);
+    cudaFree(g->idx);
+    cudaFreeHost(g->h_idx);
+    cudaFree(g->images);
     cudaFree(g->ssim_work);
-    vsim_free(g->h_red);
     if (g->blas)
         cublasDestroy(g->blas);
     vsim_free(g);
+}
+
+/* VSIM_CUDA_TF32: unset or "conv" (PyTorch's defaults), "0" (all fp32) or "1" (all TF32) */
+static int parse_tf32(vsim_cuda *g)
+{
+    const char *e = getenv("VSIM_CUDA_TF32");
+
+    g->tf32_conv = 1;
+    g->tf32_fc = 0;
+    if (!e || !*e || !strcmp(e, "conv"))
+        return VSIM_OK;
+    if (!strcmp(e, "0") || !strcmp(e, "1")) {
+        g->tf32_conv = g->tf32_fc = *e == '1';
+        return VSIM_OK;
+    }
+    return vsim_fail(VSIM_EINVAL, "VSIM_CUDA_TF32=%s: want 0, 1 or conv", e);
 }
 
 extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
 {
     vsim_cuda *g;
     double gw[WIN];
+    const char *prof = getenv("VSIM_CUDA_PROFILE");
     int rc;
 
     *out = NULL;
@@ -504,22 +731,30 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     g->n_params = m->n_params;
     memcpy(g->layers, m->layers, sizeof(g->layers));
     vsim_loss_ssim_window(gw);
+    if ((rc = parse_tf32(g)) != VSIM_OK) {
+        vsim_free(g);
+        return rc;
+    }
     if (cublasCreate(&g->blas) != CUBLAS_STATUS_SUCCESS) {
         vsim_free(g);
         return vsim_fail(VSIM_EDEVICE, "cuBLAS: cannot create a handle");
     }
-    /* fp32 products by default, as the CPU path; VSIM_CUDA_TF32=1: faster, fewer digits */
-    rc = VSIM_OK;
-    if (getenv("VSIM_CUDA_TF32") && !strcmp(getenv("VSIM_CUDA_TF32"), "1") &&
-        cublasSetMathMode(g->blas, CUBLAS_TF32_TENSOR_OP_MATH) != CUBLAS_STATUS_SUCCESS)
-        rc = vsim_fail(VSIM_EDEVICE, "cuBLAS: cannot select TF32 products (VSIM_CUDA_TF32=1)");
-    if (!rc)
-        rc = alloc_all(g);
+    rc = alloc_all(g);
     if (!rc && cudaMemcpyToSymbol(c_gauss, gw, sizeof(gw)) != cudaSuccess)
         rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot set the SSIM window");
     if (!rc && cudaMemcpy(g->params, m->params, g->n_params * sizeof(float),
                           cudaMemcpyHostToDevice) != cudaSuccess)
         rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot upload the parameters");
+    if (!rc && prof && !strcmp(prof, "1")) {
+        g->profile = 1;
+        for (int p = 0; !rc && p <= P_COUNT; p++)
+            if (cudaEventCreate(&g->ev[p]) != cudaSuccess)
+                rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot create the profile events");
+        for (int i = 0; !rc && i <= g->n_layers; i++)
+            if (cudaEventCreate(&g->ev_fwd[i]) != cudaSuccess ||
+                cudaEventCreate(&g->ev_bwd[i]) != cudaSuccess)
+                rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot create the profile events");
+    }
     if (rc) {
         vsim_cuda_destroy(g);
         return rc;
@@ -528,8 +763,36 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     return VSIM_OK;
 }
 
+static void mark(vsim_cuda *g, int p)
+{
+    if (g->profile)
+        cudaEventRecord(g->ev[p], 0);
+}
+
+static void mark_layer(vsim_cuda *g, cudaEvent_t *ev, int i)
+{
+    if (g->profile)
+        cudaEventRecord(ev[i], 0);
+}
+
+/* the bias gradient db of d: row sums of [rows][n] (conv), or column sums (fc) */
+static int bias_grad(vsim_cuda *g, const float *d, int rows, size_t n, int fc, float *db)
+{
+    if (fc) {
+        k_col_partial<<<dim3((unsigned)((n + 31) / 32), SPLIT), dim3(32, 8)>>>(d, rows, (int)n,
+                                                                              g->bias_part);
+        k_partial_final<<<grid_for(n), THREADS>>>(g->bias_part, (int)n, db);
+    } else {
+        k_row_partial<<<dim3(SPLIT, (unsigned)rows), THREADS>>>(d, n, g->bias_part);
+        k_partial_final<<<grid_for((size_t)rows), THREADS>>>(g->bias_part, rows, db);
+    }
+    LAUNCH_CHECK();
+    return VSIM_OK;
+}
+
 static int forward(vsim_cuda *g, int b)
 {
+    mark_layer(g, g->ev_fwd, 0);
     for (int i = 0; i < g->n_layers; i++) {
         const vsim_model_layer *l = &g->layers[i];
         const float *w = g->params + l->w_off, *bias = g->params + l->b_off;
@@ -543,54 +806,68 @@ static int forward(vsim_cuda *g, int b)
             int c = to_rows ? p->n_out : l->n_in;
             int px = to_rows ? p->out_side * p->out_side : l->in_side * l->in_side;
 
-            k_transpose<<<grid_for((size_t)c * b * px), THREADS>>>(in, c, b, px, g->tin[i],
-                                                                    to_rows);
+            LAUNCH_IDX(k_transpose, (size_t)c * b * px, in, c, b, px, g->tin[i], to_rows);
             in = g->tin[i];
         }
         if (l->kind == VSIM_LAYER_CONV) {
-            int k = l->n_in * 16, n = b * l->out_side * l->out_side;
+            int k = l->n_in * 16, px = l->out_side * l->out_side, n = b * px;
+            int nb = chunk_images((size_t)k * px, b);
 
-            k_im2col<<<grid_for((size_t)k * n), THREADS>>>(in, l->n_in, b, l->in_side,
-                                                           l->in_side, g->cols);
-            rc = gemm(g, 0, 0, l->n_out, n, k, w, k, g->cols, n, g->out[i], n);
+            rc = VSIM_OK;
+            for (int b0 = 0; !rc && b0 < b; b0 += nb) {
+                int nc = (b - b0 < nb ? b - b0 : nb) * px;
+
+                LAUNCH_IDX(k_im2col, (size_t)k * nc, in, l->n_in, b, l->in_side, l->in_side, b0,
+                           nc / px, g->cols);
+                rc = gemm(g, g->tf32_conv, 0, 0, l->n_out, nc, k, w, k, g->cols, nc,
+                          g->out[i] + (size_t)b0 * px, n);
+            }
         } else if (l->kind == VSIM_LAYER_DECONV) {
-            int k = l->n_out * 16, n = b * l->in_side * l->in_side;
+            int k = l->n_out * 16, px = l->in_side * l->in_side, n = b * px;
+            int nb = chunk_images((size_t)k * px, b);
 
-            rc = gemm(g, 1, 0, k, n, l->n_in, w, k, in, n, g->cols, n);
-            k_col2im<<<grid_for(n_out), THREADS>>>(g->cols, l->n_out, b, l->out_side,
-                                                   l->out_side, g->out[i]);
+            rc = VSIM_OK;
+            for (int b0 = 0; !rc && b0 < b; b0 += nb) {
+                int nc = (b - b0 < nb ? b - b0 : nb) * px;
+
+                rc = gemm(g, g->tf32_conv, 1, 0, k, nc, l->n_in, w, k, in + (size_t)b0 * px, n,
+                          g->cols, nc);
+                LAUNCH_IDX(k_col2im, (size_t)l->n_out * (nc / px) * l->out_side * l->out_side,
+                           g->cols, l->n_out, b, l->out_side, l->out_side, b0, nc / px,
+                           g->out[i]);
+            }
         } else {
-            rc = gemm(g, 0, 1, b, l->n_out, l->n_in, in, l->n_in, w, l->n_in, g->out[i],
-                      l->n_out);
+            rc = gemm(g, g->tf32_fc, 0, 1, b, l->n_out, l->n_in, in, l->n_in, w, l->n_in,
+                      g->out[i], l->n_out);
         }
         if (rc)
             return rc;
-        k_bias_act<<<grid_for(n_out), THREADS>>>(g->out[i], bias, n_out,
-                                                 l->kind == VSIM_LAYER_FC
-                                                     ? (size_t)l->n_out
-                                                     : (size_t)b * l->out_side * l->out_side,
-                                                 l->kind != VSIM_LAYER_FC, l->act);
+        if (l->kind == VSIM_LAYER_FC)
+            LAUNCH_IDX(k_bias_act, n_out, g->out[i], bias, n_out, (size_t)l->n_out, 0, l->act);
+        else
+            LAUNCH_IDX(k_bias_act, n_out, g->out[i], bias, n_out,
+                       (size_t)b * l->out_side * l->out_side, 1, l->act);
         LAUNCH_CHECK();
+        mark_layer(g, g->ev_fwd, i + 1);
     }
     return VSIM_OK;
 }
 
-/* Loss of the last forward pass against g->x; grad (may be NULL) into g->d_a. */
-static int loss_eval(vsim_cuda *g, const vsim_loss_spec *spec, int b, int want_grad,
-                     vsim_loss_value *out)
+/*
+ * Loss of the last forward pass against g->x into g->res (R_MSE..R_OK), on the
+ * GPU; with want_grad, its gradient into g->d_a.
+ */
+static int loss_eval(vsim_cuda *g, const vsim_loss_spec *spec, int b, int want_grad)
 {
     const int s = g->side;
     const size_t n = (size_t)b * s * s;
-    const size_t mse_off = (size_t)(2 * g->n_layers) * 2 * RED_BLOCKS + RED_BLOCKS;
-    const size_t ssim_off = mse_off + RED_BLOCKS;
     const float *y = g->out[g->n_layers - 1];
     int do_ssim = s >= WIN;
-    double mse = 0.0, ssim = 0.0;
 
     if (want_grad)
-        CU(cudaMemset(g->d_a, 0, n * sizeof(float)));
+        CU(cudaMemsetAsync(g->d_a, 0, n * sizeof(float), 0));
     k_mse<<<RED_BLOCKS, THREADS>>>(y, g->x, n, want_grad && spec->w_l2 > 0 ? g->d_a : NULL,
-                                   2.0 * spec->w_l2 / (double)n, g->red + mse_off);
+                                   2.0 * spec->w_l2 / (double)n, g->red);
     if (do_ssim) {
         const int hv = s - 2 * RADIUS, wv = s - 2 * RADIUS;
         const size_t nh = (size_t)b * s * wv, nm = (size_t)b * hv * wv;
@@ -599,7 +876,7 @@ static int loss_eval(vsim_cuda *g, const vsim_loss_spec *spec, int b, int want_g
 
         k_ssim_hor<<<grid_for(nh), THREADS>>>(y, g->x, b, s, s, hor);
         k_ssim_map<<<grid_for(nm), THREADS>>>(hor, b, s, s, smap, grad_ssim ? d : NULL);
-        k_ssim_mean<<<b, THREADS>>>(smap, (size_t)hv * wv, g->red + ssim_off);
+        k_ssim_mean<<<b, THREADS>>>(smap, (size_t)hv * wv, g->red + RED_BLOCKS);
         if (grad_ssim) {
             k_ssim_back_ver<<<grid_for(nh), THREADS>>>(d, b, s, s, tmp);
             k_ssim_back_hor<<<grid_for(n), THREADS>>>(tmp, y, g->x, b, s, s,
@@ -607,19 +884,8 @@ static int loss_eval(vsim_cuda *g, const vsim_loss_spec *spec, int b, int want_g
                                                       g->d_a);
         }
     }
+    k_loss_final<<<1, THREADS>>>(g->red, b, n, do_ssim, spec->w_l2, spec->w_ssim, g->res);
     LAUNCH_CHECK();
-    CU(cudaMemcpy(g->h_red + mse_off, g->red + mse_off,
-                  (RED_BLOCKS + (size_t)b) * sizeof(double), cudaMemcpyDeviceToHost));
-    for (int k = 0; k < RED_BLOCKS; k++)
-        mse += g->h_red[mse_off + k];
-    mse /= (double)n;
-    for (int i = 0; i < b; i++)
-        ssim += do_ssim ? g->h_red[ssim_off + i] : NAN;
-    ssim /= b;
-    out->mse = mse;
-    out->ssim = ssim;
-    out->psnr = mse > 0.0 ? 10.0 * log10(1.0 / mse) : (double)INFINITY;
-    out->total = spec->w_l2 * mse + (spec->w_ssim > 0.0 ? spec->w_ssim * (1.0 - ssim) : 0.0);
     return VSIM_OK;
 }
 
@@ -627,6 +893,7 @@ static int backward(vsim_cuda *g, int b)
 {
     float *d = g->d_a, *spare = g->d_b;
 
+    mark_layer(g, g->ev_bwd, g->n_layers);
     for (int i = g->n_layers - 1; i >= 0; i--) {
         const vsim_model_layer *l = &g->layers[i];
         const float *in = i == 0 ? g->x : l->transpose_in ? g->tin[i] : g->out[i - 1];
@@ -637,37 +904,59 @@ static int backward(vsim_cuda *g, int b)
 
         k_act_backward<<<grid_for(n_out), THREADS>>>(g->out[i], d, n_out, l->act);
         if (l->kind == VSIM_LAYER_FC) {
-            rc = gemm(g, 1, 0, l->n_out, l->n_in, b, d, l->n_out, in, l->n_in, dw, l->n_in);
-            k_sum_cols<<<grid_for((size_t)l->n_out), THREADS>>>(d, b, l->n_out, db);
+            rc = gemm(g, g->tf32_fc, 1, 0, l->n_out, l->n_in, b, d, l->n_out, in, l->n_in, dw,
+                      l->n_in);
+            if (!rc)
+                rc = bias_grad(g, d, b, (size_t)l->n_out, 1, db);
             if (!rc && dx)
-                rc = gemm(g, 0, 0, b, l->n_in, l->n_out, d, l->n_out, w, l->n_in, dx, l->n_in);
+                rc = gemm(g, g->tf32_fc, 0, 0, b, l->n_in, l->n_out, d, l->n_out, w, l->n_in,
+                          dx, l->n_in);
         } else if (l->kind == VSIM_LAYER_CONV) {
-            int k = l->n_in * 16, n = b * l->out_side * l->out_side;
+            int k = l->n_in * 16, px = l->out_side * l->out_side, n = b * px;
+            int nb = chunk_images((size_t)k * px, b);
 
-            k_im2col<<<grid_for((size_t)k * n), THREADS>>>(in, l->n_in, b, l->in_side,
-                                                           l->in_side, g->cols);
-            rc = gemm(g, 0, 1, l->n_out, k, n, d, n, g->cols, n, dw, k);
-            k_sum_rows<<<l->n_out, THREADS>>>(d, (size_t)n, db);
-            if (!rc && dx) {
-                rc = gemm(g, 1, 0, k, n, l->n_out, w, k, d, n, g->cols, n);
-                k_col2im<<<grid_for((size_t)b * l->n_in * l->in_side * l->in_side), THREADS>>>(
-                    g->cols, l->n_in, b, l->in_side, l->in_side, dx);
+            rc = bias_grad(g, d, l->n_out, (size_t)n, 0, db);
+            /* per chunk: its columns, dW += d_chunk cols^T, then the columns' gradient
+             * W^T d_chunk in the same buffer, folded back into dx */
+            for (int b0 = 0; !rc && b0 < b; b0 += nb) {
+                int nc = (b - b0 < nb ? b - b0 : nb) * px;
+                const float *dc = d + (size_t)b0 * px;
+
+                LAUNCH_IDX(k_im2col, (size_t)k * nc, in, l->n_in, b, l->in_side, l->in_side, b0,
+                           nc / px, g->cols);
+                rc = gemm_acc(g, g->tf32_conv, 0, 1, l->n_out, k, nc, dc, n, g->cols, nc,
+                              b0 ? 1.0f : 0.0f, dw, k);
+                if (!rc && dx) {
+                    rc = gemm(g, g->tf32_conv, 1, 0, k, nc, l->n_out, w, k, dc, n, g->cols, nc);
+                    LAUNCH_IDX(k_col2im, (size_t)l->n_in * (nc / px) * l->in_side * l->in_side,
+                               g->cols, l->n_in, b, l->in_side, l->in_side, b0, nc / px, dx);
+                }
             }
         } else {
-            int k = l->n_out * 16, n = b * l->in_side * l->in_side;
+            int k = l->n_out * 16, px = l->in_side * l->in_side, n = b * px;
+            int nb = chunk_images((size_t)k * px, b);
 
-            k_im2col<<<grid_for((size_t)k * n), THREADS>>>(d, l->n_out, b, l->out_side,
-                                                           l->out_side, g->cols);
-            rc = gemm(g, 0, 1, l->n_in, k, n, in, n, g->cols, n, dw, k);
-            k_sum_rows<<<l->n_out, THREADS>>>(d, (size_t)b * l->out_side * l->out_side, db);
-            if (!rc && dx)
-                rc = gemm(g, 0, 0, l->n_in, n, k, w, k, g->cols, n, dx, n);
+            rc = bias_grad(g, d, l->n_out, (size_t)b * l->out_side * l->out_side, 0, db);
+            /* per chunk: the columns of d, dW += in_chunk cols^T, dx_chunk = W cols */
+            for (int b0 = 0; !rc && b0 < b; b0 += nb) {
+                int nc = (b - b0 < nb ? b - b0 : nb) * px;
+
+                LAUNCH_IDX(k_im2col, (size_t)k * nc, d, l->n_out, b, l->out_side, l->out_side,
+                           b0, nc / px, g->cols);
+                rc = gemm_acc(g, g->tf32_conv, 0, 1, l->n_in, k, nc, in + (size_t)b0 * px, n,
+                              g->cols, nc, b0 ? 1.0f : 0.0f, dw, k);
+                if (!rc && dx)
+                    rc = gemm(g, g->tf32_conv, 0, 0, l->n_in, nc, k, w, k, g->cols, nc,
+                              dx + (size_t)b0 * px, n);
+            }
         }
         if (rc)
             return rc;
         LAUNCH_CHECK();
-        if (!dx)
+        if (!dx) {
+            mark_layer(g, g->ev_bwd, i);
             break;
+        }
         if (l->transpose_in) {
             const vsim_model_layer *p = &g->layers[i - 1];
             int fc = l->kind == VSIM_LAYER_FC;
@@ -675,67 +964,145 @@ static int backward(vsim_cuda *g, int b)
             int px = fc ? p->out_side * p->out_side : l->in_side * l->in_side;
 
             /* fc: dx is [b][c*px] -> previous CNHW; deconv: dx is CNHW -> previous rows */
-            k_transpose<<<grid_for((size_t)c * b * px), THREADS>>>(dx, c, b, px, d, !fc);
+            LAUNCH_IDX(k_transpose, (size_t)c * b * px, dx, c, b, px, d, !fc);
             LAUNCH_CHECK();
+            mark_layer(g, g->ev_bwd, i);
             continue;
         }
         spare = d;
         d = dx;
+        mark_layer(g, g->ev_bwd, i);
     }
     return VSIM_OK;
 }
 
+/* the update, off on the GPU when the loss was not finite; the norms into g->res */
 static int adam_step(vsim_cuda *g, const vsim_adam *a, double lr)
 {
-    double *part = g->red;
-    double sq = 0.0;
+    const double t = (double)(g->adam_t + 1);
+    const float step = (float)(lr * sqrt(1.0 - pow(a->beta2, t)) / (1.0 - pow(a->beta1, t)));
 
-    g->adam_t++;
-    {
-        const double t = (double)g->adam_t;
-        const float step = (float)(lr * sqrt(1.0 - pow(a->beta2, t)) / (1.0 - pow(a->beta1, t)));
-
-        k_sumsq<<<RED_BLOCKS, THREADS>>>(g->grads, g->n_params,
-                                         part + (size_t)(2 * g->n_layers) * 2 * RED_BLOCKS);
-        for (int i = 0; i < g->n_layers; i++) {
-            const vsim_model_layer *l = &g->layers[i];
-
-            for (int wb = 0; wb < 2; wb++) {
-                size_t off = wb ? l->b_off : l->w_off, n = wb ? l->n_b : l->n_w;
-
-                k_adam<<<RED_BLOCKS, THREADS>>>(g->params + off, g->adam_m + off,
-                                                g->adam_v + off, g->grads + off, n,
-                                                (float)a->beta1, (float)a->beta2,
-                                                (float)a->eps, step,
-                                                part + (size_t)(2 * i + wb) * 2 * RED_BLOCKS);
-            }
-        }
-    }
+    k_adam<<<dim3(ADAM_BLOCKS, (unsigned)g->n_tensors), THREADS>>>(
+        g->params, g->adam_m, g->adam_v, g->grads, g->spans, (float)a->beta1, (float)a->beta2,
+        (float)a->eps, step, g->res, g->adam_part);
+    k_adam_final<<<(unsigned)g->n_tensors, THREADS>>>(g->adam_part, g->res);
     LAUNCH_CHECK();
-    CU(cudaMemcpy(g->h_red, g->red, ((size_t)(2 * g->n_layers) * 2 + 1) * RED_BLOCKS
-                  * sizeof(double), cudaMemcpyDeviceToHost));
-    for (int i = 0; i < g->n_layers; i++) {
-        const double *pw = g->h_red + (size_t)(2 * i) * 2 * RED_BLOCKS;
-        double su = 0.0, sw = 0.0;
-
-        for (int k = 0; k < RED_BLOCKS; k++) {
-            su += pw[2 * k];
-            sw += pw[2 * k + 1];
-        }
-        g->update_ratio[i] = sw > 0.0 ? sqrt(su / sw) : 0.0;
-    }
-    for (int k = 0; k < RED_BLOCKS; k++)
-        sq += g->h_red[(size_t)(2 * g->n_layers) * 2 * RED_BLOCKS + k];
-    g->grad_norm = sqrt(sq);
     return VSIM_OK;
 }
 
-static int upload_batch(vsim_cuda *g, const float *x, int b)
+/* the batch into g->x: from the host (x != NULL) or gathered from the images on the GPU */
+static int load_batch(vsim_cuda *g, const float *x, int b)
 {
+    const size_t px = (size_t)g->side * g->side;
+
     if (b < 1 || b > g->cap)
         return vsim_fail(VSIM_EINVAL, "batch %d outside 1..%d", b, g->cap);
-    CU(cudaMemcpy(g->x, x, (size_t)b * g->side * g->side * sizeof(float),
-                  cudaMemcpyHostToDevice));
+    if (x) {
+        CU(cudaMemcpy(g->x, x, (size_t)b * px * sizeof(float), cudaMemcpyHostToDevice));
+        return VSIM_OK;
+    }
+    CU(cudaMemcpyAsync(g->idx, g->h_idx, (size_t)b * sizeof(int), cudaMemcpyHostToDevice, 0));
+    LAUNCH_IDX(k_gather, (size_t)b * px, g->images, g->idx, (size_t)b * px, px, g->x);
+    LAUNCH_CHECK();
+    return VSIM_OK;
+}
+
+/* copy the first n_res figures back into g->h_res once the work queued so far is done */
+static int queue_fetch(vsim_cuda *g, size_t n_res)
+{
+    CU(cudaMemcpyAsync(g->h_res, g->res, n_res * sizeof(double), cudaMemcpyDeviceToHost, 0));
+    return VSIM_OK;
+}
+
+static int wait_fetch(void)
+{
+    CU(cudaStreamSynchronize(0));
+    return VSIM_OK;
+}
+
+static void loss_out(const vsim_cuda *g, vsim_loss_value *out)
+{
+    out->mse = g->h_res[R_MSE];
+    out->ssim = g->h_res[R_SSIM];
+    out->psnr = out->mse > 0.0 ? 10.0 * log10(1.0 / out->mse) : (double)INFINITY;
+    out->total = g->h_res[R_TOTAL];
+}
+
+/* queue a whole training step on the GPU; train_finish waits for it */
+static int train_launch(vsim_cuda *g, const float *x, int b, const vsim_loss_spec *loss,
+                        const vsim_adam *adam, double lr)
+{
+    int full = isfinite(lr), rc;
+
+    if (g->pending)
+        return vsim_fail(VSIM_EINVAL, "a training step is already queued");
+    mark(g, 0);
+    rc = load_batch(g, x, b);
+    mark(g, 1);
+    if (!rc)
+        rc = forward(g, b);
+    mark(g, 2);
+    if (!rc)
+        rc = loss_eval(g, loss, b, full);
+    mark(g, 3);
+    if (!rc && full)
+        rc = backward(g, b);
+    mark(g, 4);
+    if (!rc && full)
+        rc = adam_step(g, adam, lr);
+    mark(g, 5);
+    if (!rc)
+        rc = queue_fetch(g, full ? g->n_res : (size_t)R_TENSORS);
+    if (rc)
+        return rc;
+    g->pending = 1;
+    g->pending_full = full;
+    g->pending_lr = lr;
+    return VSIM_OK;
+}
+
+static int train_finish(vsim_cuda *g, vsim_loss_value *out)
+{
+    int rc;
+
+    if (!g->pending)
+        return vsim_fail(VSIM_EINVAL, "no training step is queued");
+    g->pending = 0;
+    if ((rc = wait_fetch()) != VSIM_OK)
+        return rc;
+    loss_out(g, out);
+    if (!isfinite(out->total))
+        return vsim_fail(VSIM_ENUMERIC, "loss is %s", isnan(out->total) ? "NaN" : "infinite");
+    if (!g->pending_full)
+        return vsim_fail(VSIM_ENUMERIC, "learning rate is %g", g->pending_lr);
+    if (g->profile && g->adam_t > 0) {    /* not the first step: it carries the start-up */
+        float ms = 0.0f;
+
+        for (int p = 0; p < P_COUNT; p++) {
+            cudaEventElapsedTime(&ms, g->ev[p], g->ev[p + 1]);
+            g->phase_ms[p] += ms;
+        }
+        for (int i = 0; i < g->n_layers; i++) {
+            cudaEventElapsedTime(&ms, g->ev_fwd[i], g->ev_fwd[i + 1]);
+            g->fwd_ms[i] += ms;
+            cudaEventElapsedTime(&ms, g->ev_bwd[i + 1], g->ev_bwd[i]);
+            g->bwd_ms[i] += ms;
+        }
+        g->n_profiled++;
+    }
+    g->adam_t++;
+    {
+        double sg = 0.0;
+
+        /* the update ratio over the weight, as the CPU path; the norm over all */
+        for (int i = 0; i < g->n_layers; i++) {
+            const double *w = g->h_res + R_TENSORS + 3 * (2 * i), *bb = w + 3;
+
+            g->update_ratio[i] = w[1] > 0.0 ? sqrt(w[0] / w[1]) : 0.0;
+            sg += w[2] + bb[2];
+        }
+        g->grad_norm = sqrt(sg);
+    }
     return VSIM_OK;
 }
 
@@ -743,30 +1110,79 @@ extern "C" int vsim_cuda_train_step(vsim_cuda *g, const float *x, int b,
                                     const vsim_loss_spec *loss, const vsim_adam *adam, double lr,
                                     vsim_loss_value *out)
 {
-    int rc = upload_batch(g, x, b);
+    int rc;
 
-    if (!rc)
-        rc = forward(g, b);
-    if (!rc)
-        rc = loss_eval(g, loss, b, 1, out);
-    if (rc)
-        return rc;
-    if (!isfinite(out->total))
-        return vsim_fail(VSIM_ENUMERIC, "loss is %s", isnan(out->total) ? "NaN" : "infinite");
-    if (!isfinite(lr))
-        return vsim_fail(VSIM_ENUMERIC, "learning rate is %g", lr);
-    rc = backward(g, b);
-    return rc ? rc : adam_step(g, adam, lr);
+    if (!x)
+        return vsim_fail(VSIM_EINVAL, "no batch");
+    rc = train_launch(g, x, b, loss, adam, lr);
+    return rc ? rc : train_finish(g, out);
+}
+
+extern "C" int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t n_examples)
+{
+    const size_t bytes = n_examples * (size_t)g->side * g->side;
+    size_t free_b = 0, total_b = 0;
+
+    cudaFree(g->images);
+    g->images = NULL;
+    g->n_images = 0;
+    if (n_examples > (size_t)INT_MAX)
+        return vsim_fail(VSIM_EUNSUP, "%zu examples are too many to index on the GPU",
+                         n_examples);
+    CU(cudaMemGetInfo(&free_b, &total_b));
+    if (bytes > free_b / 4)
+        return vsim_fail(VSIM_EUNSUP, "the images (%zu MB) would take over a quarter of the "
+                         "GPU's free memory (%zu MB)", bytes >> 20, free_b >> 20);
+    CU(cudaMalloc(&g->images, bytes ? bytes : 1));
+    CU(cudaMemcpy(g->images, images, bytes, cudaMemcpyHostToDevice));
+    g->n_images = n_examples;
+    return VSIM_OK;
+}
+
+extern "C" int vsim_cuda_train_launch_idx(vsim_cuda *g, const size_t *idx, int b,
+                                          const vsim_loss_spec *loss, const vsim_adam *adam,
+                                          double lr)
+{
+    if (g->pending)
+        return vsim_fail(VSIM_EINVAL, "a training step is already queued");
+    if (!g->images)
+        return vsim_fail(VSIM_EINVAL, "no images on the GPU (vsim_cuda_set_images)");
+    if (b < 1 || b > g->cap)
+        return vsim_fail(VSIM_EINVAL, "batch %d outside 1..%d", b, g->cap);
+    for (int i = 0; i < b; i++) {
+        if (idx[i] >= g->n_images)
+            return vsim_fail(VSIM_EINVAL, "example %zu of %zu", idx[i], g->n_images);
+        g->h_idx[i] = (int)idx[i];
+    }
+    return train_launch(g, NULL, b, loss, adam, lr);
+}
+
+extern "C" int vsim_cuda_train_finish(vsim_cuda *g, vsim_loss_value *out)
+{
+    return train_finish(g, out);
 }
 
 extern "C" int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b,
                                     const vsim_loss_spec *loss, vsim_loss_value *out)
 {
-    int rc = upload_batch(g, x, b);
+    int rc;
 
+    if (!x)
+        return vsim_fail(VSIM_EINVAL, "no batch");
+    if (g->pending)
+        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
+    rc = load_batch(g, x, b);
     if (!rc)
         rc = forward(g, b);
-    return rc ? rc : loss_eval(g, loss, b, 0, out);
+    if (!rc)
+        rc = loss_eval(g, loss, b, 0);
+    if (!rc)
+        rc = queue_fetch(g, R_TENSORS);
+    if (!rc)
+        rc = wait_fetch();
+    if (!rc)
+        loss_out(g, out);
+    return rc;
 }
 
 extern "C" int vsim_cuda_download(vsim_cuda *g, vsim_model *m, unsigned what)

@@ -34,6 +34,25 @@ int vsim_cuda_train_step(vsim_cuda *g, const float *x, int b, const vsim_loss_sp
     return vsim_fail(VSIM_EUNSUP, NO_CUDA);
 }
 
+int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t n_examples)
+{
+    (void)g, (void)images, (void)n_examples;
+    return vsim_fail(VSIM_EUNSUP, NO_CUDA);
+}
+
+int vsim_cuda_train_launch_idx(vsim_cuda *g, const size_t *idx, int b,
+                               const vsim_loss_spec *loss, const vsim_adam *adam, double lr)
+{
+    (void)g, (void)idx, (void)b, (void)loss, (void)adam, (void)lr;
+    return vsim_fail(VSIM_EUNSUP, NO_CUDA);
+}
+
+int vsim_cuda_train_finish(vsim_cuda *g, vsim_loss_value *out)
+{
+    (void)g, (void)out;
+    return vsim_fail(VSIM_EUNSUP, NO_CUDA);
+}
+
 int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b, const vsim_loss_spec *loss,
                          vsim_loss_value *out)
 {

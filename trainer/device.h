@@ -11,6 +11,9 @@
 #ifndef VSIM_TRAINER_DEVICE_H
 #define VSIM_TRAINER_DEVICE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "trainer/loss.h"
 #include "trainer/model.h"
 
@@ -36,6 +39,24 @@ int vsim_cuda_create(const vsim_model *m, vsim_cuda **out);
 /* As vsim_model_train_step, on the GPU. VSIM_ENUMERIC for a NaN/Inf loss or lr. */
 int vsim_cuda_train_step(vsim_cuda *g, const float *x, int b, const vsim_loss_spec *loss,
                          const vsim_adam *adam, double lr, vsim_loss_value *out);
+/*
+ * Put the dataset's n_examples images (side x side uint8 each, as
+ * vsim_dataset holds them) on the GPU, so that training batches are gathered
+ * there (vsim_cuda_train_launch_idx) with no copy from the host. VSIM_EUNSUP when
+ * they would take over a quarter of the GPU's free memory: batches then come
+ * from the host.
+ */
+int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t n_examples);
+/*
+ * Queue a training step on examples idx[0..b) of the images set above and
+ * return at once; vsim_cuda_train_finish waits for it and answers as
+ * vsim_cuda_train_step. One step at a time: nothing else may use g between
+ * the two calls except vsim_cuda_download, which waits for the step (and so
+ * sees its update).
+ */
+int vsim_cuda_train_launch_idx(vsim_cuda *g, const size_t *idx, int b,
+                               const vsim_loss_spec *loss, const vsim_adam *adam, double lr);
+int vsim_cuda_train_finish(vsim_cuda *g, vsim_loss_value *out);
 /* As vsim_model_eval_batch, on the GPU. */
 int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b, const vsim_loss_spec *loss,
                          vsim_loss_value *out);

@@ -38,6 +38,10 @@ typedef struct job {
     vsim_adam adam;
     size_t *train, *val, n_train, n_val;
     size_t *order, pos;           /* shuffled training examples, next position */
+    size_t *idx;                  /* the examples of the current batch */
+    int gpu_images;               /* the GPU holds the images and gathers batches itself */
+    int64_t params_at;            /* GPU: the host parameters are those of this step */
+    char why[256];                /* GPU: why the step in hand diverged */
     float *batch, *probe;
     int n_probe;
     vsim_rng rng;
@@ -180,27 +184,20 @@ done:
 }
 
 /* Next training batch: examples in a fresh permutation every epoch. */
-static void next_batch(job *j, int b)
+/* The next b examples of the shuffled training order into j->idx (a new
+ * shuffle at the start of each epoch). */
+static void next_indices(job *j, int b)
 {
-    size_t idx[1024];
+    for (int i = 0; i < b; i++) {
+        if (j->pos == 0)
+            for (size_t k = j->n_train - 1; k > 0; k--) {
+                size_t r = (size_t)vsim_rng_below(&j->rng, k + 1), t = j->order[k];
 
-    for (int done = 0; done < b;) {
-        int n = b - done < 1024 ? b - done : 1024;
-
-        for (int i = 0; i < n; i++) {
-            if (j->pos == 0)
-                for (size_t k = j->n_train - 1; k > 0; k--) {
-                    size_t r = (size_t)vsim_rng_below(&j->rng, k + 1), t = j->order[k];
-
-                    j->order[k] = j->order[r];
-                    j->order[r] = t;
-                }
-            idx[i] = j->order[j->pos];
-            j->pos = (j->pos + 1) % j->n_train;
-        }
-        vsim_dataset_batch(j->ds, idx, (size_t)n,
-                           j->batch + (size_t)done * vsim_model_image_elems(j->m));
-        done += n;
+                j->order[k] = j->order[r];
+                j->order[r] = t;
+            }
+        j->idx[i] = j->order[j->pos];
+        j->pos = (j->pos + 1) % j->n_train;
     }
 }
 
@@ -318,21 +315,6 @@ static int evaluate(job *j, double *loss_out)
     return rc;
 }
 
-/* 1 if any gradient of the model would be saved at this step. */
-static int grads_wanted(const job *j)
-{
-    char name[96];
-
-    for (int i = 0; i < j->m->n_layers; i++)
-        for (int k = 0; k < 2; k++) {
-            snprintf(name, sizeof(name), "gradients/%s/%s", j->m->layers[i].name,
-                     k ? "bias" : "weight");
-            if (vsim_writer_wants(j->w, name, VSIM_COLL_GRADIENTS))
-                return 1;
-        }
-    return 0;
-}
-
 /* One training step with its capture. *diverged is set for a NaN/Inf loss or lr. */
 static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
 {
@@ -340,18 +322,24 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
     int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s), step_rc;
     char why[256];
 
-    if (!rc && vsim_writer_step_due(j->w) && !(rc = sync_host(j))) {
+    /* the parameters come back from a GPU only when weights, biases or the
+     * probe are due, not at every step that saves losses or metrics */
+    if (!rc && vsim_writer_step_due(j->w) &&
+        vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s) && !(rc = sync_host(j))) {
         rc = vsim_capture_params(j->w, j->m);
         if (!rc)
             rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
     }
     if (rc)
         return rc;
-    next_batch(j, j->p->batch);
-    step_rc = j->gpu ? vsim_cuda_train_step(j->gpu, j->batch, j->p->batch, &j->loss, &j->adam,
-                                            lr, v)
-                     : vsim_model_train_step(j->m, j->batch, j->p->batch, &j->loss, &j->adam,
-                                             lr, v);
+    next_indices(j, j->p->batch);
+    vsim_dataset_batch(j->ds, j->idx, (size_t)j->p->batch, j->batch);
+    if (j->gpu)
+        step_rc = vsim_cuda_train_step(j->gpu, j->batch, j->p->batch, &j->loss, &j->adam, lr,
+                                       v);
+    else
+        step_rc = vsim_model_train_step(j->m, j->batch, j->p->batch, &j->loss, &j->adam, lr,
+                                        v);
     if (step_rc && step_rc != VSIM_ENUMERIC)
         return step_rc;
     *diverged = step_rc == VSIM_ENUMERIC;
@@ -360,8 +348,9 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
     if (!rc)
         rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS, lr);
     if (!rc && !*diverged && j->gpu)
-        rc = vsim_cuda_download(j->gpu, j->m,
-                                VSIM_CUDA_STATS | (grads_wanted(j) ? VSIM_CUDA_GRADS : 0));
+        rc = vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_STATS |
+                                (vsim_capture_wants_grads(j->w, j->m, VSIM_MODE_TRAIN, s)
+                                     ? VSIM_CUDA_GRADS : 0));
     if (!rc && !*diverged)
         rc = vsim_capture_grads(j->w, j->m);
     if (!rc)
@@ -370,6 +359,75 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
         rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
                        "the shards so far are kept)", (long long)s, why);
     return rc;
+}
+
+/*
+ * The pipelined GPU step (the images on the GPU): gpu_launch queues step s,
+ * gpu_finish waits for it, gpu_shard writes its shard, and run_loop queues
+ * step s + 1 before writing step s's shard, so that the GPU computes while
+ * the shard is written. What the shard needs from the GPU comes back first:
+ * the parameters before the step is queued, the gradients when it is done.
+ */
+static int gpu_launch(job *j, int64_t s)
+{
+    int rc;
+
+    if (vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s)) {
+        if ((rc = sync_host(j)) != VSIM_OK)
+            return rc;
+        j->params_at = s;
+    }
+    next_indices(j, j->p->batch);
+    return vsim_cuda_train_launch_idx(j->gpu, j->idx, j->p->batch, &j->loss, &j->adam,
+                                      vsim_lr_at(&j->sched, j->p->lr, s));
+}
+
+static int gpu_finish(job *j, int64_t s, vsim_loss_value *v, int *diverged)
+{
+    int rc = vsim_cuda_train_finish(j->gpu, v);
+
+    if (rc && rc != VSIM_ENUMERIC)
+        return rc;
+    *diverged = rc == VSIM_ENUMERIC;
+    snprintf(j->why, sizeof(j->why), "%s", *diverged ? vsim_errmsg() : "");
+    if (*diverged)
+        return VSIM_OK;
+    return vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_STATS |
+                              (vsim_capture_wants_grads(j->w, j->m, VSIM_MODE_TRAIN, s)
+                                   ? VSIM_CUDA_GRADS : 0));
+}
+
+static int gpu_shard(job *j, int64_t s, const vsim_loss_value *v, int diverged)
+{
+    int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s);
+
+    if (!rc && j->params_at == s) {
+        rc = vsim_capture_params(j->w, j->m);
+        if (!rc)
+            rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
+    }
+    if (!rc)
+        rc = save_losses(j, v);
+    if (!rc)
+        rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS,
+                                 vsim_lr_at(&j->sched, j->p->lr, s));
+    if (!rc && !diverged)
+        rc = vsim_capture_grads(j->w, j->m);
+    if (!rc)
+        rc = vsim_writer_end_step(j->w);
+    if (!rc && diverged)
+        rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
+                       "the shards so far are kept)", (long long)s, j->why);
+    return rc;
+}
+
+/* 1 if the loop evaluates or checkpoints after step s (the GPU must be idle then) */
+static int pause_after(const job *j, int64_t s)
+{
+    const vsim_train_params *p = j->p;
+
+    return (p->eval_interval > 0 && (s + 1) % p->eval_interval == 0 && s + 1 < j->steps) ||
+           (p->checkpoint_interval > 0 && (s + 1) % p->checkpoint_interval == 0);
 }
 
 static int checkpoint(job *j)
@@ -409,7 +467,8 @@ static int make_probe(job *j)
     j->batch = vsim_mallocarray((size_t)j->m->capacity * vsim_model_image_elems(j->m),
                                 sizeof(float));
     j->order = vsim_mallocarray(j->n_train, sizeof(size_t));
-    if (!j->probe || !j->batch || !j->order)
+    j->idx = vsim_mallocarray((size_t)j->m->capacity, sizeof(size_t));
+    if (!j->probe || !j->batch || !j->order || !j->idx)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     memcpy(j->order, j->train, j->n_train * sizeof(size_t));
     vsim_dataset_batch(j->ds, src, (size_t)j->n_probe, j->probe);
@@ -422,19 +481,47 @@ static int run_loop(job *j, vsim_train_result *res)
 {
     const vsim_train_params *p = j->p;
     vsim_loss_value v = { NAN, NAN, NAN, NAN };
-    double t0 = vsim_clock_s(), eval_loss = NAN;
+    double t0 = vsim_clock_s(), t1 = t0, eval_loss = NAN, end;
     int64_t s = 0;
-    int rc = VSIM_OK, diverged = 0, stopped = 0;
+    int rc = VSIM_OK, diverged = 0, stopped = 0, queued = 0;
 
+    j->params_at = -1;
     for (s = 0; s < j->steps; s++) {
-        if (vsim_writer_stop_requested(j->w)) {
+        if (!queued && vsim_writer_stop_requested(j->w)) {
             stopped = 1;
             break;
         }
-        rc = train_step(j, s, &v, &diverged);
-        if (rc)
-            break;
-        report(j, s + 1, &v, t0);
+        if (j->gpu_images) {
+            rc = queued ? VSIM_OK : gpu_launch(j, s);
+            queued = 0;
+            if (!rc)
+                rc = gpu_finish(j, s, &v, &diverged);
+            if (!rc && !diverged) {
+                if (s == 0)
+                    t1 = vsim_clock_s();
+                report(j, s + 1, &v, t0);
+                /* queue the next step now unless something must happen between the
+                 * two: its parameters to save (they would overwrite this step's
+                 * on the host), an evaluation, a checkpoint, a stop */
+                if (s + 1 < j->steps && !j->cb_stop && !pause_after(j, s) &&
+                    !vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s + 1) &&
+                    !vsim_writer_stop_requested(j->w)) {
+                    rc = gpu_launch(j, s + 1);
+                    queued = rc == VSIM_OK;
+                }
+            }
+            if (!rc)
+                rc = gpu_shard(j, s, &v, diverged);
+            if (rc)
+                break;
+        } else {
+            rc = train_step(j, s, &v, &diverged);
+            if (rc)
+                break;
+            if (s == 0)
+                t1 = vsim_clock_s();
+            report(j, s + 1, &v, t0);
+        }
         if (j->cb_stop) {
             stopped = 1;
             s++;
@@ -447,10 +534,14 @@ static int run_loop(job *j, vsim_train_result *res)
             (rc = checkpoint(j)))
             break;
     }
-    res->seconds = vsim_clock_s() - t0;
+    end = vsim_clock_s();
+    res->seconds = end - t0;
     res->steps = diverged ? s + 1 : s;
     res->last_loss = v.total;
     res->images_per_s = res->seconds > 0 ? (double)res->steps * p->batch / res->seconds : 0;
+    res->images_per_s_steady = res->steps > 1 && end > t1
+                                   ? (double)(res->steps - 1) * p->batch / (end - t1)
+                                   : res->images_per_s;
     /* a stopped run skips the final evaluation: STOP asks for a prompt exit */
     if (!rc && !diverged && (stopped || (rc = evaluate(j, &eval_loss)) == VSIM_OK))
         rc = checkpoint(j);
@@ -468,6 +559,7 @@ static void job_release(job *j)
     vsim_free(j->train);
     vsim_free(j->val);
     vsim_free(j->order);
+    vsim_free(j->idx);
     vsim_free(j->batch);
     vsim_free(j->probe);
 }
@@ -491,6 +583,14 @@ int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_
         rc = make_probe(&j);
     if (!rc && p->device == VSIM_DEVICE_CUDA)
         rc = vsim_cuda_create(j.m, &j.gpu);
+    if (!rc && j.gpu) {
+        /* batches are gathered on the GPU when the images fit there */
+        int r = vsim_cuda_set_images(j.gpu, j.ds->images, vsim_dataset_n_examples(j.ds));
+
+        j.gpu_images = r == VSIM_OK;
+        if (r != VSIM_OK && r != VSIM_EUNSUP)
+            rc = r;
+    }
     if (!rc)
         rc = open_run(&j, data_path, run_dir);
     if (rc) {

@@ -75,6 +75,8 @@ typedef struct vsim_train_result {
     double last_eval_loss;    /* loss of the last evaluation (NaN if none) */
     double seconds;           /* wall time of the training loop */
     double images_per_s;      /* training images per second */
+    double images_per_s_steady;  /* the same after the first step (which carries the
+                                  * GPU's one-time start: kernel loading, cuBLAS set-up) */
     size_t n_params;
 } vsim_train_result;
 

@@ -16,6 +16,16 @@ VSIM_INTERNAL int vsim_capture_scalar(vsim_writer *w, const char *name, const ch
                                       double v);
 /* Weights and biases (before the step's update), if due. */
 VSIM_INTERNAL int vsim_capture_params(vsim_writer *w, const vsim_model *m);
+/*
+ * 1 if vsim_capture_params or vsim_capture_probe would save anything at step
+ * mode_step of mode (so a GPU run must bring the parameters back first), 0 if
+ * not.
+ */
+VSIM_INTERNAL int vsim_capture_wants_params(vsim_writer *w, const vsim_model *m,
+                                            vsim_mode mode, int64_t mode_step);
+/* 1 if vsim_capture_grads would save any gradient at step mode_step of mode. */
+VSIM_INTERNAL int vsim_capture_wants_grads(vsim_writer *w, const vsim_model *m,
+                                           vsim_mode mode, int64_t mode_step);
 /* Gradients and per-layer update ratios of the last step, if due. */
 VSIM_INTERNAL int vsim_capture_grads(vsim_writer *w, const vsim_model *m);
 /*

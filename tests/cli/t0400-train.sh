@@ -31,6 +31,8 @@ D="$TMP/data.h5"
 expect_exit 0 "train completes" "$T" --data "$D" --out "$TMP/run" --model "$M" --steps 12 \
     --batch 8 --eval-interval 5 --save-interval 4 --threads 2 --loss l2+ssim
 expect_grep "stdout status" '^status	completed' "$TMP/out"
+check "images/s after the first step printed, positive" awk -F'\t' \
+    '$1 == "images_per_s_steady" && $2 > 0 { ok = 1 } END { exit !ok }' "$TMP/out"
 expect_grep "END completed" '"status": "completed"' "$TMP/run/END"
 check "run.json written" test -s "$TMP/run/run.json"
 check "model saved" test -s "$TMP/run/model.h5"
