@@ -97,8 +97,13 @@ def main():
         opt.step()
     sync()
     dt = time.perf_counter() - t0
-    print("torch %s %s %s batch %d threads %d params %d images/s %.1f" %
-          (a.device, a.model, a.loss, a.batch, a.threads, n_params, a.steps * a.batch / dt))
+    tf32 = ""
+    if dev.type == "cuda":
+        tf32 = " tf32 conv %d matmul %d" % (torch.backends.cudnn.allow_tf32,
+                                              torch.backends.cuda.matmul.allow_tf32)
+    print("torch %s %s %s batch %d threads %d params %d%s images/s %.1f" %
+          (a.device, a.model, a.loss, a.batch, a.threads, n_params, tf32,
+           a.steps * a.batch / dt))
 
 
 if __name__ == "__main__":
