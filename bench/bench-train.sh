@@ -8,8 +8,9 @@
 # default capture (losses and metrics every step, tensors every 100 steps).
 # Env: THREADS (default 2), STEPS (default 6), REPEAT (default 3), MODELS, LOSSES;
 # GPU_ONLY=1 skips the CPU figures (on a GPU machine: `make trainer && GPU_ONLY=1
-# bash bench/bench-train.sh`; it needs no h5py: bench/mkdata.c writes the data;
-# H5FLAGS overrides `pkg-config --cflags --libs hdf5` for building it).
+# PYTHON=python3 bash bench/bench-train.sh`, PYTHON being the one with torch and h5py;
+# bench/mkdata.c writes the data, H5FLAGS overriding `pkg-config --cflags --libs hdf5`
+# for building it).
 set -u
 BIN=${VSIM_BIN:-$PWD/bin}
 PY=${PYTHON:-/usr/bin/python3}
@@ -85,7 +86,9 @@ awk -v a="$vb" -v b="$cb" -v c="$nb" 'BEGIN {
 fi
 
 # GPU (only where this vsim-train has CUDA and a GPU answers): batch 64, 256, 1024 beside
-# PyTorch eager on the same GPU; and the CPU and CUDA paths' losses side by side.
+# PyTorch eager on the same GPU; the capture overhead; the CPU and CUDA paths' tensors
+# side by side (bench/train_agree.py). VSIM_CUDA_PROFILE=1 in the environment adds each
+# run's GPU time per phase and layer on stderr.
 if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --steps 1 \
         --batch 8 --val-frac 0 --eval-interval 0 --device cuda >/dev/null 2>&1; then
     GPU_STEPS=${GPU_STEPS:-30}
@@ -141,6 +144,20 @@ if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --
     "$PY" bench/train_agree.py "$TMP/agree-cpu" "$TMP/agree-cuda" 6
     echo "CPU vs CUDA, default TF32 convolution products:"
     "$PY" bench/train_agree.py "$TMP/agree-cpu" "$TMP/agree-cuda-tf32" 2 0
+    # the pipelined capture (the next step queued while a shard is written): mixed save
+    # intervals and an evaluation; each shard must hold its own step's tensors
+    printf '%s\n' "weights interval=3" "biases interval=3" "gradients interval=2" \
+        "activations interval=4" "images interval=0" "losses interval=1" \
+        "metrics interval=1" "embeddings interval=0" >"$TMP/mixed.cfg"
+    for d in cpu cuda; do
+        rm -rf "$TMP/mixed-$d"
+        VSIM_CUDA_TF32=0 "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/mixed-$d" \
+            --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 10 --batch 16 \
+            --val-frac 0.25 --eval-interval 5 --device $d --threads "$THREADS" --seed 7 \
+            --save-config "$TMP/mixed.cfg" >/dev/null || echo "bench-train: the $d run failed"
+    done
+    echo "CPU vs CUDA, fp32, mixed save intervals and an evaluation (shards 0-4):"
+    "$PY" bench/train_agree.py "$TMP/mixed-cpu" "$TMP/mixed-cuda" 5
 else
     echo "GPU: skipped (this vsim-train has no CUDA, or no GPU answers)"
 fi
