@@ -158,6 +158,15 @@ if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --
     done
     echo "CPU vs CUDA, fp32, mixed save intervals and an evaluation (shards 0-4):"
     "$PY" bench/train_agree.py "$TMP/mixed-cpu" "$TMP/mixed-cuda" 5
+    # the chunked convolution path (batches over VSIM_CUDA_CHUNK_FLOATS): 16 images in
+    # chunks of 5, 5, 5 and 1 for the first layer's 16384 floats per image
+    rm -rf "$TMP/agree-chunk"
+    VSIM_CUDA_TF32=0 VSIM_CUDA_CHUNK_FLOATS=90000 "$BIN/vsim-train" --data "$TMP/data.h5" \
+        --out "$TMP/agree-chunk" --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 6 \
+        --batch 16 --val-frac 0 --eval-interval 0 --device cuda --seed 7 \
+        --save-config "$TMP/all.cfg" >/dev/null || echo "bench-train: the chunked run failed"
+    echo "CPU vs CUDA, fp32, convolution columns in chunks of images:"
+    "$PY" bench/train_agree.py "$TMP/agree-cpu" "$TMP/agree-chunk" 2
 else
     echo "GPU: skipped (this vsim-train has no CUDA, or no GPU answers)"
 fi

@@ -88,11 +88,11 @@ struct vsim_cuda {
     double *res, *h_res;        /* the step's figures (R_*), device and pinned host */
     size_t n_res;
     double *ssim_work;          /* SSIM maps, device */
-    float *h_x;                 /* pinned staging for batches from the host */
     uint8_t *images;            /* the dataset's images on the GPU, or NULL */
     size_t n_images;
     int *idx, *h_idx;           /* a batch's example indices, device and pinned host */
     int64_t adam_t;
+    size_t chunk_floats;        /* CHUNK_FLOATS, or VSIM_CUDA_CHUNK_FLOATS (tests) */
     double grad_norm, update_ratio[VSIM_MODEL_MAX_LAYERS];
     int pending, pending_full;  /* a queued training step (train_launch), with an update */
     double pending_lr;
@@ -169,8 +169,8 @@ __global__ void k_col2im(const float *cols, int c, int b, int h, int w, int b0, 
                 int ox = (ix + 1 - kx) / 2;
 
                 if (ox >= 0 && ox < wo)
-                    s += cols[(I)(ci * 16 + ky * 4 + kx) * n_cols + (I)bl * ho * wo
-                              + (I)oy * wo + ox];
+                    s += cols[(size_t)(ci * 16 + ky * 4 + kx) * n_cols + (size_t)bl * ho * wo
+                              + (size_t)oy * wo + ox];
             }
         }
         x[(((size_t)ci * b + b0 + bl) * h + iy) * w + ix] = s;
@@ -572,14 +572,15 @@ static int gemm(vsim_cuda *g, int fast, int ta, int tb, int m, int n, int k, con
 /*
  * Images per chunk of a convolution whose columns take per_img floats per
  * image: the columns are built and consumed a chunk of images at a time, which
- * bounds their buffer (CHUNK_FLOATS) for very large batches. A chunk is the
+ * bounds their buffer (CHUNK_FLOATS; VSIM_CUDA_CHUNK_FLOATS=N sets it, for the
+ * agreement check of bench-train.sh) for very large batches. A chunk is the
  * whole batch up to that size: chunks small enough to stay in the L2 cache
  * (16 MB) were measured on an H200 to make the products too small to fill the
  * GPU (wide model, batch 1024: 72.7k images/s against 105.6k in one chunk).
  */
-static int chunk_images(size_t per_img, int b)
+static int chunk_images(const vsim_cuda *g, size_t per_img, int b)
 {
-    size_t nb = CHUNK_FLOATS / (per_img ? per_img : 1);
+    size_t nb = g->chunk_floats / (per_img ? per_img : 1);
 
     return nb < 1 ? 1 : nb < (size_t)b ? (int)nb : b;
 }
@@ -608,7 +609,7 @@ static int alloc_all(vsim_cuda *g)
                              ? (size_t)l->n_in * 16 * l->out_side * l->out_side
                              : l->kind == VSIM_LAYER_DECONV
                                    ? (size_t)l->n_out * 16 * l->in_side * l->in_side : 0;
-        size_t cols = per_img * (size_t)chunk_images(per_img, g->cap);
+        size_t cols = per_img * (size_t)chunk_images(g, per_img, g->cap);
 
         max_act = layer_elems(l) > max_act ? layer_elems(l) : max_act;
         max_cols = cols > max_cols ? cols : max_cols;
@@ -649,6 +650,8 @@ extern "C" void vsim_cuda_destroy(vsim_cuda *g)
 {
     if (!g)
         return;
+    if (g->pending)             /* an error path left a step queued: let it end first */
+        cudaStreamSynchronize(0);
     if (g->profile && g->n_profiled > 0) {
         double all = 0.0;
 
@@ -730,6 +733,9 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     g->cap = m->capacity;
     g->n_params = m->n_params;
     memcpy(g->layers, m->layers, sizeof(g->layers));
+    g->chunk_floats = CHUNK_FLOATS;
+    if (getenv("VSIM_CUDA_CHUNK_FLOATS") && atol(getenv("VSIM_CUDA_CHUNK_FLOATS")) > 0)
+        g->chunk_floats = (size_t)atol(getenv("VSIM_CUDA_CHUNK_FLOATS"));
     vsim_loss_ssim_window(gw);
     if ((rc = parse_tf32(g)) != VSIM_OK) {
         vsim_free(g);
@@ -811,7 +817,7 @@ static int forward(vsim_cuda *g, int b)
         }
         if (l->kind == VSIM_LAYER_CONV) {
             int k = l->n_in * 16, px = l->out_side * l->out_side, n = b * px;
-            int nb = chunk_images((size_t)k * px, b);
+            int nb = chunk_images(g, (size_t)k * px, b);
 
             rc = VSIM_OK;
             for (int b0 = 0; !rc && b0 < b; b0 += nb) {
@@ -824,7 +830,7 @@ static int forward(vsim_cuda *g, int b)
             }
         } else if (l->kind == VSIM_LAYER_DECONV) {
             int k = l->n_out * 16, px = l->in_side * l->in_side, n = b * px;
-            int nb = chunk_images((size_t)k * px, b);
+            int nb = chunk_images(g, (size_t)k * px, b);
 
             rc = VSIM_OK;
             for (int b0 = 0; !rc && b0 < b; b0 += nb) {
@@ -913,7 +919,7 @@ static int backward(vsim_cuda *g, int b)
                           dx, l->n_in);
         } else if (l->kind == VSIM_LAYER_CONV) {
             int k = l->n_in * 16, px = l->out_side * l->out_side, n = b * px;
-            int nb = chunk_images((size_t)k * px, b);
+            int nb = chunk_images(g, (size_t)k * px, b);
 
             rc = bias_grad(g, d, l->n_out, (size_t)n, 0, db);
             /* per chunk: its columns, dW += d_chunk cols^T, then the columns' gradient
@@ -934,7 +940,7 @@ static int backward(vsim_cuda *g, int b)
             }
         } else {
             int k = l->n_out * 16, px = l->in_side * l->in_side, n = b * px;
-            int nb = chunk_images((size_t)k * px, b);
+            int nb = chunk_images(g, (size_t)k * px, b);
 
             rc = bias_grad(g, d, l->n_out, (size_t)b * l->out_side * l->out_side, 0, db);
             /* per chunk: the columns of d, dW += in_chunk cols^T, dx_chunk = W cols */
@@ -1123,6 +1129,8 @@ extern "C" int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t 
     const size_t bytes = n_examples * (size_t)g->side * g->side;
     size_t free_b = 0, total_b = 0;
 
+    if (g->pending)
+        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
     cudaFree(g->images);
     g->images = NULL;
     g->n_images = 0;
@@ -1187,6 +1195,8 @@ extern "C" int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b,
 
 extern "C" int vsim_cuda_download(vsim_cuda *g, vsim_model *m, unsigned what)
 {
+    if (g->pending)
+        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
     if (what & VSIM_CUDA_PARAMS)
         CU(cudaMemcpy(m->params, g->params, g->n_params * sizeof(float),
                       cudaMemcpyDeviceToHost));

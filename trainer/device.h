@@ -50,9 +50,8 @@ int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t n_examples)
 /*
  * Queue a training step on examples idx[0..b) of the images set above and
  * return at once; vsim_cuda_train_finish waits for it and answers as
- * vsim_cuda_train_step. One step at a time: nothing else may use g between
- * the two calls except vsim_cuda_download, which waits for the step (and so
- * sees its update).
+ * vsim_cuda_train_step. One step at a time: every other call on g refuses
+ * (VSIM_EINVAL) between the two.
  */
 int vsim_cuda_train_launch_idx(vsim_cuda *g, const size_t *idx, int b,
                                const vsim_loss_spec *loss, const vsim_adam *adam, double lr);

@@ -483,7 +483,7 @@ static int run_loop(job *j, vsim_train_result *res)
     vsim_loss_value v = { NAN, NAN, NAN, NAN };
     double t0 = vsim_clock_s(), t1 = t0, eval_loss = NAN, end;
     int64_t s = 0;
-    int rc = VSIM_OK, diverged = 0, stopped = 0, queued = 0;
+    int rc = VSIM_OK, launch_rc = VSIM_OK, diverged = 0, stopped = 0, queued = 0;
 
     j->params_at = -1;
     for (s = 0; s < j->steps; s++) {
@@ -506,12 +506,17 @@ static int run_loop(job *j, vsim_train_result *res)
                 if (s + 1 < j->steps && !j->cb_stop && !pause_after(j, s) &&
                     !vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s + 1) &&
                     !vsim_writer_stop_requested(j->w)) {
-                    rc = gpu_launch(j, s + 1);
-                    queued = rc == VSIM_OK;
+                    launch_rc = gpu_launch(j, s + 1);
+                    queued = launch_rc == VSIM_OK;
                 }
             }
+            /* step s is done: its shard is written even when queueing s + 1 failed */
             if (!rc)
                 rc = gpu_shard(j, s, &v, diverged);
+            if (!rc && launch_rc) {
+                rc = launch_rc;
+                s++;            /* the loop's count of finished steps */
+            }
             if (rc)
                 break;
         } else {
