@@ -769,13 +769,8 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     return VSIM_OK;
 }
 
-static void mark(vsim_cuda *g, int p)
-{
-    if (g->profile)
-        cudaEventRecord(g->ev[p], 0);
-}
-
-static void mark_layer(vsim_cuda *g, cudaEvent_t *ev, int i)
+/* with VSIM_CUDA_PROFILE=1: record event ev[i] (a phase or a layer boundary) */
+static void mark(vsim_cuda *g, cudaEvent_t *ev, int i)
 {
     if (g->profile)
         cudaEventRecord(ev[i], 0);
@@ -798,7 +793,7 @@ static int bias_grad(vsim_cuda *g, const float *d, int rows, size_t n, int fc, f
 
 static int forward(vsim_cuda *g, int b)
 {
-    mark_layer(g, g->ev_fwd, 0);
+    mark(g, g->ev_fwd, 0);
     for (int i = 0; i < g->n_layers; i++) {
         const vsim_model_layer *l = &g->layers[i];
         const float *w = g->params + l->w_off, *bias = g->params + l->b_off;
@@ -854,7 +849,7 @@ static int forward(vsim_cuda *g, int b)
             LAUNCH_IDX(k_bias_act, n_out, g->out[i], bias, n_out,
                        (size_t)b * l->out_side * l->out_side, 1, l->act);
         LAUNCH_CHECK();
-        mark_layer(g, g->ev_fwd, i + 1);
+        mark(g, g->ev_fwd, i + 1);
     }
     return VSIM_OK;
 }
@@ -899,7 +894,7 @@ static int backward(vsim_cuda *g, int b)
 {
     float *d = g->d_a, *spare = g->d_b;
 
-    mark_layer(g, g->ev_bwd, g->n_layers);
+    mark(g, g->ev_bwd, g->n_layers);
     for (int i = g->n_layers - 1; i >= 0; i--) {
         const vsim_model_layer *l = &g->layers[i];
         const float *in = i == 0 ? g->x : l->transpose_in ? g->tin[i] : g->out[i - 1];
@@ -960,7 +955,7 @@ static int backward(vsim_cuda *g, int b)
             return rc;
         LAUNCH_CHECK();
         if (!dx) {
-            mark_layer(g, g->ev_bwd, i);
+            mark(g, g->ev_bwd, i);
             break;
         }
         if (l->transpose_in) {
@@ -972,12 +967,12 @@ static int backward(vsim_cuda *g, int b)
             /* fc: dx is [b][c*px] -> previous CNHW; deconv: dx is CNHW -> previous rows */
             LAUNCH_IDX(k_transpose, (size_t)c * b * px, dx, c, b, px, d, !fc);
             LAUNCH_CHECK();
-            mark_layer(g, g->ev_bwd, i);
+            mark(g, g->ev_bwd, i);
             continue;
         }
         spare = d;
         d = dx;
-        mark_layer(g, g->ev_bwd, i);
+        mark(g, g->ev_bwd, i);
     }
     return VSIM_OK;
 }
@@ -1042,21 +1037,21 @@ static int train_launch(vsim_cuda *g, const float *x, int b, const vsim_loss_spe
 
     if (g->pending)
         return vsim_fail(VSIM_EINVAL, "a training step is already queued");
-    mark(g, 0);
+    mark(g, g->ev, 0);
     rc = load_batch(g, x, b);
-    mark(g, 1);
+    mark(g, g->ev, 1);
     if (!rc)
         rc = forward(g, b);
-    mark(g, 2);
+    mark(g, g->ev, 2);
     if (!rc)
         rc = loss_eval(g, loss, b, full);
-    mark(g, 3);
+    mark(g, g->ev, 3);
     if (!rc && full)
         rc = backward(g, b);
-    mark(g, 4);
+    mark(g, g->ev, 4);
     if (!rc && full)
         rc = adam_step(g, adam, lr);
-    mark(g, 5);
+    mark(g, g->ev, 5);
     if (!rc)
         rc = queue_fetch(g, full ? g->n_res : (size_t)R_TENSORS);
     if (rc)

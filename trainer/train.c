@@ -183,7 +183,6 @@ done:
     return rc;
 }
 
-/* Next training batch: examples in a fresh permutation every epoch. */
 /* The next b examples of the shuffled training order into j->idx (a new
  * shuffle at the start of each epoch). */
 static void next_indices(job *j, int b)
@@ -315,6 +314,36 @@ static int evaluate(job *j, double *loss_out)
     return rc;
 }
 
+/* The weights, biases and probe activations of the current step, if due. */
+static int capture_params(job *j)
+{
+    int rc = vsim_capture_params(j->w, j->m);
+
+    return rc ? rc : vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
+}
+
+/*
+ * The rest of step s's shard once the step is done: losses, learning rate,
+ * gradients and update ratios (already on the host), then the shard closed;
+ * a diverged step (why says how) ends the run with VSIM_ENUMERIC.
+ */
+static int end_shard(job *j, int64_t s, const vsim_loss_value *v, double lr, int diverged,
+                     const char *why)
+{
+    int rc = save_losses(j, v);
+
+    if (!rc)
+        rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS, lr);
+    if (!rc && !diverged)
+        rc = vsim_capture_grads(j->w, j->m);
+    if (!rc)
+        rc = vsim_writer_end_step(j->w);
+    if (!rc && diverged)
+        rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
+                       "the shards so far are kept)", (long long)s, why);
+    return rc;
+}
+
 /* One training step with its capture. *diverged is set for a NaN/Inf loss or lr. */
 static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
 {
@@ -324,12 +353,9 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
 
     /* the parameters come back from a GPU only when weights, biases or the
      * probe are due, not at every step that saves losses or metrics */
-    if (!rc && vsim_writer_step_due(j->w) &&
-        vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s) && !(rc = sync_host(j))) {
-        rc = vsim_capture_params(j->w, j->m);
-        if (!rc)
-            rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
-    }
+    if (!rc && vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s) &&
+        !(rc = sync_host(j)))
+        rc = capture_params(j);
     if (rc)
         return rc;
     next_indices(j, j->p->batch);
@@ -344,21 +370,12 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
         return step_rc;
     *diverged = step_rc == VSIM_ENUMERIC;
     snprintf(why, sizeof(why), "%s", *diverged ? vsim_errmsg() : "");
-    rc = save_losses(j, v);
-    if (!rc)
-        rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS, lr);
-    if (!rc && !*diverged && j->gpu)
-        rc = vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_STATS |
-                                (vsim_capture_wants_grads(j->w, j->m, VSIM_MODE_TRAIN, s)
-                                     ? VSIM_CUDA_GRADS : 0));
-    if (!rc && !*diverged)
-        rc = vsim_capture_grads(j->w, j->m);
-    if (!rc)
-        rc = vsim_writer_end_step(j->w);
-    if (!rc && *diverged)
-        rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
-                       "the shards so far are kept)", (long long)s, why);
-    return rc;
+    if (!*diverged && j->gpu &&
+        (rc = vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_STATS |
+                                 (vsim_capture_wants_grads(j->w, j->m, VSIM_MODE_TRAIN, s)
+                                      ? VSIM_CUDA_GRADS : 0))))
+        return rc;
+    return end_shard(j, s, v, lr, *diverged, why);
 }
 
 /*
@@ -401,24 +418,9 @@ static int gpu_shard(job *j, int64_t s, const vsim_loss_value *v, int diverged)
 {
     int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s);
 
-    if (!rc && j->params_at == s) {
-        rc = vsim_capture_params(j->w, j->m);
-        if (!rc)
-            rc = vsim_capture_probe(j->w, j->m, j->probe, j->n_probe);
-    }
-    if (!rc)
-        rc = save_losses(j, v);
-    if (!rc)
-        rc = vsim_capture_scalar(j->w, "metrics/lr", VSIM_COLL_METRICS,
-                                 vsim_lr_at(&j->sched, j->p->lr, s));
-    if (!rc && !diverged)
-        rc = vsim_capture_grads(j->w, j->m);
-    if (!rc)
-        rc = vsim_writer_end_step(j->w);
-    if (!rc && diverged)
-        rc = vsim_fail(VSIM_ENUMERIC, "step %lld: %s: training diverged (END says diverged; "
-                       "the shards so far are kept)", (long long)s, j->why);
-    return rc;
+    if (!rc && j->params_at == s)
+        rc = capture_params(j);
+    return rc ? rc : end_shard(j, s, v, vsim_lr_at(&j->sched, j->p->lr, s), diverged, j->why);
 }
 
 /* 1 if the loop evaluates or checkpoints after step s (the GPU must be idle then) */
