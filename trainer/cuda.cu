@@ -1008,6 +1008,12 @@ static int load_batch(vsim_cuda *g, const float *x, int b)
     return VSIM_OK;
 }
 
+/* what every call but vsim_cuda_train_finish answers while a step is queued */
+static int refuse_pending(void)
+{
+    return vsim_fail(VSIM_EINVAL, "a training step is still queued on the GPU");
+}
+
 /* copy the first n_res figures back into g->h_res once the work queued so far is done */
 static int queue_fetch(vsim_cuda *g, size_t n_res)
 {
@@ -1036,7 +1042,7 @@ static int train_launch(vsim_cuda *g, const float *x, int b, const vsim_loss_spe
     int full = isfinite(lr), rc;
 
     if (g->pending)
-        return vsim_fail(VSIM_EINVAL, "a training step is already queued");
+        return refuse_pending();
     mark(g, g->ev, 0);
     rc = load_batch(g, x, b);
     mark(g, g->ev, 1);
@@ -1125,7 +1131,7 @@ extern "C" int vsim_cuda_set_images(vsim_cuda *g, const uint8_t *images, size_t 
     size_t free_b = 0, total_b = 0;
 
     if (g->pending)
-        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
+        return refuse_pending();
     cudaFree(g->images);
     g->images = NULL;
     g->n_images = 0;
@@ -1147,7 +1153,7 @@ extern "C" int vsim_cuda_train_launch_idx(vsim_cuda *g, const size_t *idx, int b
                                           double lr)
 {
     if (g->pending)
-        return vsim_fail(VSIM_EINVAL, "a training step is already queued");
+        return refuse_pending();
     if (!g->images)
         return vsim_fail(VSIM_EINVAL, "no images on the GPU (vsim_cuda_set_images)");
     if (b < 1 || b > g->cap)
@@ -1173,7 +1179,7 @@ extern "C" int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b,
     if (!x)
         return vsim_fail(VSIM_EINVAL, "no batch");
     if (g->pending)
-        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
+        return refuse_pending();
     rc = load_batch(g, x, b);
     if (!rc)
         rc = forward(g, b);
@@ -1191,7 +1197,7 @@ extern "C" int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b,
 extern "C" int vsim_cuda_download(vsim_cuda *g, vsim_model *m, unsigned what)
 {
     if (g->pending)
-        return vsim_fail(VSIM_EINVAL, "a training step is still queued");
+        return refuse_pending();
     if (what & VSIM_CUDA_PARAMS)
         CU(cudaMemcpy(m->params, g->params, g->n_params * sizeof(float),
                       cudaMemcpyDeviceToHost));
