@@ -126,20 +126,24 @@ if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --
     awk -v a="$(echo $v | tr ' ' '\n' | best)" -v b="$(echo $c | tr ' ' '\n' | best)" 'BEGIN {
         printf "GPU capture overhead (wide l2 batch 256, losses+metrics every step): "
         printf "off %.1f images/s, default %.1f (%.1f %%; goal < 5 %%)\n", a, b, 100 * (a - b) / a }'
-    # the CPU and CUDA paths on a small model, same seed, everything saved at every
-    # step: fp32 products (VSIM_CUDA_TF32=0) must give the first step's gradients to
-    # float tolerance; then the default (TF32 convolution products, as PyTorch) for scale
+    # the CPU and CUDA paths on a small model, same seed: small_run OUT DEVICE CFG STEPS
+    # VAL_FRAC EVAL_INTERVAL (VSIM_CUDA_TF32 and VSIM_CUDA_CHUNK_FLOATS from the caller)
+    small_run() {
+        rm -rf "$TMP/$1"
+        "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/$1" --model input=64,conv=8-16,fc=32 \
+            --loss l2+ssim --steps "$4" --batch 16 --val-frac "$5" --eval-interval "$6" \
+            --device "$2" --threads "$THREADS" --seed 7 --save-config "$TMP/$3.cfg" \
+            >/dev/null || echo "bench-train: the run $1 failed"
+    }
+    # everything saved at every step: fp32 products (VSIM_CUDA_TF32=0) must give the first
+    # step's gradients to float tolerance; then the default (TF32 convolution products,
+    # as PyTorch) for scale
     for c in weights biases gradients activations images losses metrics; do
         echo "$c interval=1"
     done >"$TMP/all.cfg"
-    for d in cpu cuda cuda-tf32; do
-        rm -rf "$TMP/agree-$d"
-        VSIM_CUDA_TF32=$([ $d = cuda-tf32 ] && echo conv || echo 0) \
-            "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/agree-$d" \
-            --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 6 --batch 16 --val-frac 0 \
-            --eval-interval 0 --device ${d%-tf32} --threads "$THREADS" --seed 7 \
-            --save-config "$TMP/all.cfg" >/dev/null || echo "bench-train: the $d run failed"
-    done
+    VSIM_CUDA_TF32=0 small_run agree-cpu cpu all 6 0 0
+    VSIM_CUDA_TF32=0 small_run agree-cuda cuda all 6 0 0
+    VSIM_CUDA_TF32=conv small_run agree-cuda-tf32 cuda all 6 0 0
     echo "CPU vs CUDA, fp32 products (VSIM_CUDA_TF32=0), relative L2 difference per step:"
     "$PY" bench/train_agree.py "$TMP/agree-cpu" "$TMP/agree-cuda" 6
     echo "CPU vs CUDA, default TF32 convolution products:"
@@ -149,22 +153,13 @@ if "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/gpucheck" --model slim --
     printf '%s\n' "weights interval=3" "biases interval=3" "gradients interval=2" \
         "activations interval=4" "images interval=0" "losses interval=1" \
         "metrics interval=1" "embeddings interval=0" >"$TMP/mixed.cfg"
-    for d in cpu cuda; do
-        rm -rf "$TMP/mixed-$d"
-        VSIM_CUDA_TF32=0 "$BIN/vsim-train" --data "$TMP/data.h5" --out "$TMP/mixed-$d" \
-            --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 10 --batch 16 \
-            --val-frac 0.25 --eval-interval 5 --device $d --threads "$THREADS" --seed 7 \
-            --save-config "$TMP/mixed.cfg" >/dev/null || echo "bench-train: the $d run failed"
-    done
+    VSIM_CUDA_TF32=0 small_run mixed-cpu cpu mixed 10 0.25 5
+    VSIM_CUDA_TF32=0 small_run mixed-cuda cuda mixed 10 0.25 5
     echo "CPU vs CUDA, fp32, mixed save intervals and an evaluation (shards 0-4):"
     "$PY" bench/train_agree.py "$TMP/mixed-cpu" "$TMP/mixed-cuda" 5
     # the chunked convolution path (batches over VSIM_CUDA_CHUNK_FLOATS): 16 images in
     # chunks of 5, 5, 5 and 1 for the first layer's 16384 floats per image
-    rm -rf "$TMP/agree-chunk"
-    VSIM_CUDA_TF32=0 VSIM_CUDA_CHUNK_FLOATS=90000 "$BIN/vsim-train" --data "$TMP/data.h5" \
-        --out "$TMP/agree-chunk" --model input=64,conv=8-16,fc=32 --loss l2+ssim --steps 6 \
-        --batch 16 --val-frac 0 --eval-interval 0 --device cuda --seed 7 \
-        --save-config "$TMP/all.cfg" >/dev/null || echo "bench-train: the chunked run failed"
+    VSIM_CUDA_TF32=0 VSIM_CUDA_CHUNK_FLOATS=90000 small_run agree-chunk cuda all 6 0 0
     echo "CPU vs CUDA, fp32, convolution columns in chunks of images:"
     "$PY" bench/train_agree.py "$TMP/agree-cpu" "$TMP/agree-chunk" 2
 else
