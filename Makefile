@@ -61,6 +61,7 @@ endif
 CORE_SRCS :=
 WRITER_SRCS :=
 LIB_SRCS :=
+GEN_SRCS :=
 TRAINER_SRCS :=
 PROGS :=
 UNIT_TESTS :=
@@ -76,7 +77,7 @@ include cli/module.mk
 include tests/module.mk
 
 ALL_LIB_SRCS := $(CORE_SRCS) $(WRITER_SRCS) $(LIB_SRCS)
-ALL_LIB_OBJS := $(ALL_LIB_SRCS:%.c=$(BUILD)/%.o)
+ALL_LIB_OBJS := $(ALL_LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:%.c=%.o)
 TRAINER_LIB_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o) $(WRITER_SRCS:%.c=$(BUILD)/%.o) \
                     $(TRAINER_SRCS:%.c=$(BUILD)/%.o)
 LIBVSIM := $(BUILD)/libvsim.a
@@ -85,6 +86,10 @@ LIBTRAINER := $(BUILD)/libvsim-trainer.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# Generated sources (embedded assets) live under $(BUILD)/gen/.
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(LIBVSIM): $(ALL_LIB_OBJS)
@@ -132,7 +137,7 @@ test: tests-build
 	@VSIM_BIN=$(CURDIR)/$(BIN) VSIM_BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) \
 	    scripts/run-tests.sh $(UNIT_BINS) -- tests/cli/t*.sh
 
-check: deps
+check: deps check-binaries
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory asan-check
 
@@ -151,6 +156,10 @@ demo: deps
 check-layers:
 	@scripts/check-layers.sh
 
+# Fails when git tracks an ELF file or an ar archive (a build output committed by mistake).
+check-binaries:
+	@scripts/check-binaries.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include/vsim $(DESTDIR)$(PREFIX)/share/man/man1
@@ -162,14 +171,14 @@ install: all
 	    install -d $(DESTDIR)$(PREFIX)/include/vsim/$$(dirname $$h); \
 	    install -m 644 $$h $(DESTDIR)$(PREFIX)/include/vsim/$$h; done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/.*VSIM_VERSION "\(.*\)"/\1/p' core/vsim.h)|' \
-	    -e 's|@REQUIRES@|$(PKG_ALL)|' doc/vsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vsim.pc
+	    -e 's|@REQUIRES@|$(PKG_ALL)|' docs/vsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vsim.pc
 	install -m 644 $(MANPAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-san bin
 
 .PHONY: all trainer deps test check asan-check bench bench-build demo samples install clean \
-        check-layers tests-build
+        check-layers check-binaries tests-build
 
 .SECONDARY:
 

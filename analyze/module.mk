@@ -5,4 +5,4 @@ UNIT_TESTS += test_stats
 HELPERS += stats-mkrun
 PROGS += vsim-stats
 BENCHES += bench_stats
-MANPAGES += doc/man/vsim-stats.1
+MANPAGES += docs/man/vsim-stats.1

@@ -20,7 +20,7 @@
 #define VSIM_STATS_MAX_PCT 32      /* most percentiles one computation returns */
 #define VSIM_STATS_MAX_BINS 100000 /* most histogram bins */
 
-/* 1 5 25 50 75 95 99, the defaults of DESIGN.md. */
+/* 1 5 25 50 75 95 99: the default percentiles of every vsim tool. */
 extern const double vsim_stats_default_pct[7];
 
 typedef struct vsim_stats_params {

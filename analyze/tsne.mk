@@ -3,4 +3,4 @@ LIB_SRCS += analyze/pca.c analyze/tsne.c analyze/tsne_knn.c analyze/tsne_tree.c 
             analyze/tsne_fft.c analyze/tsne_quality.c analyze/tsne_io.c
 PROGS += vsim-tsne
 UNIT_TESTS += test_tsne
-MANPAGES += doc/man/vsim-tsne.1
+MANPAGES += docs/man/vsim-tsne.1

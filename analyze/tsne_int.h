@@ -1,7 +1,7 @@
 /*
  * analyze/tsne_int.h - internals shared by analyze/tsne*.c: the sparse P, the
  * neighbour search, the gradient kernels and the repulsion backends.
- * Naming (the paper's letters, STYLE.md): N = n_points, D = input dims after
+ * Naming (the paper's letters, docs/architecture.md): N = n_points, D = input dims after
  * PCA, P = symmetric input affinities (CSR), Y = layout (N x out_dims, row-
  * major doubles), w_ij = 1 / (1 + |y_i - y_j|^2), Z = sum_{i != j} w_ij, Q = w / Z.
  * The gradient is written without the paper's factor 4 (bhtsne/openTSNE units):

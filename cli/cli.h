@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exit codes shared by every program (STYLE.md). */
+/* Exit codes shared by every program (docs/architecture.md). */
 enum {
     VSIM_EXIT_OK = 0,
     VSIM_EXIT_ERROR = 1,

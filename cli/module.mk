@@ -1,5 +1,5 @@
 PROGS += vsim-ls
-MANPAGES += doc/man/vsim-ls.1
+MANPAGES += docs/man/vsim-ls.1
 # A test helper that needs the programs' cli.o (vsim_cli_sigbus), not only the library.
 HELPERS += sigbus-check
 $(BUILD)/tests/helpers/sigbus-check: $(BUILD)/tests/helpers/sigbus-check.o $(BUILD)/cli/cli.o \

@@ -2,7 +2,7 @@
  * cli/vsim-plot.c - charts of a run or a file (issue 6):
  *   vsim-plot scatter|dist|bands|heatmap|lines|images SOURCE... -o OUT.png|svg|pdf [options]
  * Reading goes through analyze/series.h, drawing through plot/plot.h (cairo)
- * or plot/gnuplot.h (--backend gnuplot). See doc/man/vsim-plot.1.
+ * or plot/gnuplot.h (--backend gnuplot). See docs/man/vsim-plot.1.
  * SPDX-License-Identifier: MIT
  */
 #include <stdio.h>

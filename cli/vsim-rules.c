@@ -1,6 +1,6 @@
 /*
  * cli/vsim-rules.c - evaluate smdebug-style rules over a run, offline or
- * watching it live, with actions on firing (issue 8; doc/man/vsim-rules.1).
+ * watching it live, with actions on firing (issue 8; docs/man/vsim-rules.1).
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>

@@ -1,6 +1,6 @@
 /*
  * core/rng.h - explicit random number streams: xoshiro256** (Blackman & Vigna
- * 2018) seeded through splitmix64. rand() is banned (STYLE.md, OpenMP rule 6).
+ * 2018) seeded through splitmix64. rand() is banned (docs/architecture.md, OpenMP rule 6).
  * SPDX-License-Identifier: MIT
  */
 #ifndef VSIM_CORE_RNG_H

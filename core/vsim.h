@@ -1,6 +1,6 @@
 /*
  * core/vsim.h - status codes, version, assertions and the error contract shared
- * by every vsim module (STYLE.md "Errors").
+ * by every vsim module (docs/architecture.md "Errors").
  * SPDX-License-Identifier: MIT
  */
 #ifndef VSIM_CORE_VSIM_H

@@ -7,7 +7,7 @@ LIB_SRCS += plot/scale.c plot/canvas.c plot/chart.c plot/chart_scatter.c plot/ch
 PROGS += vsim-plot
 UNIT_TESTS += test_plot
 HELPERS += plot-mkrun
-MANPAGES += doc/man/vsim-plot.1
+MANPAGES += docs/man/vsim-plot.1
 BENCHES += bench_plot
 
 # PNG charts are encoded with libpng directly (faster settings than cairo's

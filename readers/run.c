@@ -1,6 +1,6 @@
 /*
  * readers/run.c - run-directory names shared by writer and reader: modes,
- * reductions, shard paths (shard format v1, DESIGN.md).
+ * reductions, shard paths (shard format v1, docs/format.md).
  * SPDX-License-Identifier: MIT
  */
 #include "readers/run.h"

@@ -1,6 +1,6 @@
 /*
  * readers/run.h - names shared by the shard writer and the trial reader: the
- * run-directory layout (schema "vsim-run/1", shard format v1 of DESIGN.md),
+ * run-directory layout (schema "vsim-run/1", shard format v1 of docs/format.md),
  * modes, and reductions.
  * SPDX-License-Identifier: MIT
  */
@@ -54,7 +54,7 @@ const char *vsim_reduction_name(vsim_reduction r);
 /* Parse "min,max,l2" into a bitmask; VSIM_EINVAL naming the bad word. */
 int vsim_reduction_parse_list(const char *list, unsigned *out_mask);
 
-/* Standard collections of DESIGN.md. */
+/* Standard collections of docs/format.md. */
 #define VSIM_COLL_WEIGHTS "weights"
 #define VSIM_COLL_BIASES "biases"
 #define VSIM_COLL_GRADIENTS "gradients"

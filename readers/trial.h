@@ -115,7 +115,7 @@ int vsim_trial_value_bytes(const vsim_trial *t, const char *name, int64_t step, 
  * (read it with vsim_trial_read then), VSIM_ENOTFOUND if not saved there.
  * *out_view points into the mapping, which stays valid after the trial is
  * closed, until vsim_trial_unmap(*out_map, *out_len). Shards never change once
- * written (DESIGN.md); a shard truncated while mapped raises SIGBUS on access
+ * written (docs/format.md); a shard truncated while mapped raises SIGBUS on access
  * (vsim_cli_sigbus in the programs turns that into an error message).
  * Worth it for large tensors: a mapping costs a system call and page-table
  * entries, so vsim-rules maps tensors of VSIM_TRIAL_MAP_MIN bytes and more.

@@ -5,4 +5,4 @@ PROGS += vsim-rules
 UNIT_TESTS += test_rules
 HELPERS += rules-mkrun
 BENCHES += bench_rules
-MANPAGES += doc/man/vsim-rules.1
+MANPAGES += docs/man/vsim-rules.1

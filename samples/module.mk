@@ -7,7 +7,7 @@ LIBS_ALL += -lz
 PROGS += vsim-render
 UNIT_TESTS += test_samples
 BENCHES += bench_render
-MANPAGES += doc/man/vsim-render.1
+MANPAGES += docs/man/vsim-render.1
 
 samples: samples/parts.h5
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make check-layers: modules include only modules below them (STYLE.md):
+# make check-layers: modules include only modules below them (docs/architecture.md):
 # core <- readers <- analyze <- {plot, rules} <- reports <- cli; trainer: core, readers;
 # samples: core, readers, plot.
 status=0

@@ -3,7 +3,7 @@
  * (readers/writer.h), its default save configs, the save-config file, and
  * learning-rate schedules. Tensor names: LAYER/weight, LAYER/bias,
  * gradients/LAYER/weight and /bias, loss/NAME, metrics/NAME, activations/LAYER,
- * embeddings/NAME, images/input and images/reconstruction (doc/man/vsim-train.1).
+ * embeddings/NAME, images/input and images/reconstruction (docs/man/vsim-train.1).
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>

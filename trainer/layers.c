@@ -2,7 +2,7 @@
  * trainer/layers.c - CPU layer kernels: im2col/col2im for 4x4 stride-2 pad-1
  * windows, OpenBLAS sgemm for the products, OpenMP for the element-wise parts.
  * Work is split by output row or (channel, image) pair, so each output element
- * has one writer and a fixed summation order (STYLE.md, OpenMP rule 3).
+ * has one writer and a fixed summation order (docs/architecture.md, OpenMP rule 3).
  * SPDX-License-Identifier: MIT
  */
 #include "trainer/layers.h"

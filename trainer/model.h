@@ -1,5 +1,5 @@
 /*
- * trainer/model.h - the visual-similarity autoencoder (DESIGN.md): model
+ * trainer/model.h - the visual-similarity autoencoder (docs/architecture.md): model
  * specs, parameters in one flat array, forward and backward passes on the CPU,
  * Adam, and model files (HDF5).
  *

@@ -7,7 +7,7 @@ TRAINER_SRCS += trainer/layers.c trainer/loss.c trainer/model.c trainer/model_io
 LIB_SRCS += $(TRAINER_SRCS) trainer/cuda_stub.c
 PROGS += vsim-train
 UNIT_TESTS += test_trainer
-MANPAGES += doc/man/vsim-train.1
+MANPAGES += docs/man/vsim-train.1
 
 NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
