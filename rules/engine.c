@@ -39,13 +39,43 @@ const char *vsim_rule_result_name(int result)
     }
 }
 
+/*
+ * smdebug's rule_configs spell a rule in snake_case (loss_not_decreasing, dead_relu,
+ * stalled_training_rule): an underscore goes before each capital that follows a
+ * lowercase letter or a digit, and everything is lowercased (issue 13).
+ */
+void vsim_rule_snake_name(const char *camel, char *out, size_t n_out)
+{
+    size_t j = 0;
+
+    VSIM_ASSERT(n_out > 0);
+    for (size_t i = 0; camel[i] && j + 1 < n_out; i++) {
+        unsigned char c = (unsigned char)camel[i];
+
+        if (isupper(c) && i && (islower((unsigned char)camel[i - 1]) ||
+                                isdigit((unsigned char)camel[i - 1]))) {
+            if (j + 2 >= n_out)
+                break;
+            out[j++] = '_';
+        }
+        out[j++] = (char)tolower(c);
+    }
+    out[j] = '\0';
+}
+
+/* A rule by its CamelCase name (any case) or by smdebug's snake_case name. */
 static const rule_def *find_def(const char *name, size_t len)
 {
+    char snake[96];
+
     for (size_t f = 0; f < VSIM_ARRAY_LEN(families); f++)
         for (size_t i = 0; i < *families[f].n; i++) {
             const rule_def *d = &families[f].defs[i];
 
             if (strlen(d->name) == len && !strncasecmp(d->name, name, len))
+                return d;
+            vsim_rule_snake_name(d->name, snake, sizeof(snake));
+            if (strlen(snake) == len && !strncasecmp(snake, name, len))
                 return d;
         }
     return NULL;
@@ -426,7 +456,10 @@ int vsim_rules_list(vsim_buf *out)
         for (size_t i = 0; !rc && i < *families[f].n; i++) {
             const rule_def *d = &families[f].defs[i];
 
-            rc = vsim_buf_addf(out, "%s\n    %s\n", d->name, d->summary);
+            char snake[96];
+
+            vsim_rule_snake_name(d->name, snake, sizeof(snake));
+            rc = vsim_buf_addf(out, "%s (%s)\n    %s\n", d->name, snake, d->summary);
             for (size_t k = 0; !rc && k < d->n_params; k++)
                 rc = vsim_buf_addf(out, "    %-26s %s, default %s: %s\n", d->params[k].name,
                                    type_name(d->params[k].type), d->params[k].def,

@@ -50,7 +50,9 @@ int vsim_rules_create(vsim_rules **out);
 void vsim_rules_destroy(vsim_rules *rs);   /* NULL is a no-op */
 
 /*
- * Add a rule from "Name" or "Name:key=value,key=value". A token without '='
+ * Add a rule from "Name" or "Name:key=value,key=value". Name is the CamelCase name
+ * (LossNotDecreasing, in any case) or smdebug's rule_configs name (loss_not_decreasing).
+ * A token without '='
  * continues the previous value (so "collection_names=weights,biases" is one
  * list). VSIM_EINVAL with a message naming the rule, key or value for an
  * unknown rule, an unknown parameter, a malformed value or an inconsistent
@@ -65,8 +67,13 @@ int vsim_rules_add_defaults(vsim_rules *rs);
 size_t vsim_rules_n(const vsim_rules *rs);
 const char *vsim_rules_name(const vsim_rules *rs, size_t i);   /* instance name */
 
-/* The manual of every built-in rule (names, parameters, defaults, meaning), as text. */
+/* The manual of every built-in rule (names, parameters, defaults, meaning), as text;
+ * each rule's heading is "CamelCase (snake_case)". */
 int vsim_rules_list(vsim_buf *out);
+
+/* smdebug's snake_case spelling of a CamelCase rule name ("DeadRelu" -> "dead_relu")
+ * into out (n_out > 0 bytes, truncated to fit, always NUL-terminated). */
+void vsim_rule_snake_name(const char *camel, char *out, size_t n_out);
 
 /* Actions run once per rule, at its first firing (see docs/rules.md). */
 typedef enum vsim_action_kind {

@@ -85,13 +85,47 @@ expect_grep "table summary" "^LossNotDecreasing +5 +2 +44" "$TMP/out"
 expect_exit 0 "--all" "$R" "$TMP/healthy" -a -r VanishingGradient
 check "--all prints every step" test "$(grep -c '"result": "not_fired"' "$TMP/out")" -eq 60
 expect_exit 0 "--list" "$R" --list
-for rule in LossNotDecreasing VanishingGradient ExplodingTensor WeightUpdateRatio AllZero \
-    UnchangedTensor TensorVariance SaturatedActivation DeadRelu PoorWeightInitialization Overfit \
-    Overtraining StalledTrainingRule CheckInputImages SimilarAcrossRuns LatentNeighbors \
-    ReconstructionStalled; do
-    expect_grep "--list has $rule" "^$rule\$" "$TMP/out"
-done
+# Every rule with smdebug's rule_configs name beside it (issue 13), written out here
+# rather than derived, so a wrong derivation fails.
+while read -r rule snake; do
+    expect_grep "--list has $rule ($snake)" "^$rule \($snake\)\$" "$TMP/out"
+done <<'LIST'
+LossNotDecreasing loss_not_decreasing
+VanishingGradient vanishing_gradient
+ExplodingTensor exploding_tensor
+WeightUpdateRatio weight_update_ratio
+AllZero all_zero
+UnchangedTensor unchanged_tensor
+TensorVariance tensor_variance
+SaturatedActivation saturated_activation
+DeadRelu dead_relu
+PoorWeightInitialization poor_weight_initialization
+Overfit overfit
+Overtraining overtraining
+StalledTrainingRule stalled_training_rule
+CheckInputImages check_input_images
+SimilarAcrossRuns similar_across_runs
+Confusion confusion
+LatentNeighbors latent_neighbors
+ReconstructionStalled reconstruction_stalled
+LIST
 expect_grep "--list has defaults" "increase_threshold_percent +number, default 5" "$TMP/out"
+# smdebug's snake_case names work wherever a rule is named, with the same verdicts.
+expect_exit 3 "--rule loss_not_decreasing" "$R" "$TMP/plateau" -f table \
+    -r loss_not_decreasing:mode=TRAIN
+expect_grep "snake_case name, same verdict" "^44 +LossNotDecreasing +fired +loss/total" "$TMP/out"
+expect_exit 3 "--rule exploding_tensor" "$R" "$TMP/nan" -r exploding_tensor
+expect_grep "exploding_tensor fires" '"rule": "ExplodingTensor", "result": "fired", "step": 33' \
+    "$TMP/out"
+printf 'dead_relu   # smdebug spelling\nvanishing_gradient:threshold=1e-7\nlossnotdecreasing\n' \
+    >"$TMP/snake.rules"
+expect_exit 3 "rules file with snake_case names" "$R" "$TMP/deadrelu" -F "$TMP/snake.rules" -f json
+expect_grep "rules file: DeadRelu fired" '"rule": "DeadRelu", "result": "fired", "step": 33' \
+    "$TMP/out"
+expect_grep "rules file: three rules" '"rules": \[\{"rule": "DeadRelu".*"rule": "VanishingGradient".*"rule": "LossNotDecreasing"' "$TMP/out"
+expect_exit 2 "unknown snake_case name" "$R" "$TMP/plateau" -r loss_not_decreasin
+expect_grep "names the unknown rule" "unknown rule 'loss_not_decreasin'" "$TMP/err"
+expect_exit 2 "half-snake spelling refused" "$R" "$TMP/plateau" -r dead_re_lu
 ls -R "$TMP/plateau" >"$TMP/before"
 expect_exit 3 "--record" "$R" "$TMP/plateau" --record -r LossNotDecreasing:mode=TRAIN
 check "record: two verdicts" test "$(wc -l <"$TMP/plateau/rules/verdicts.jsonl")" -eq 2
