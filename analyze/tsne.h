@@ -111,6 +111,16 @@ double vsim_tsne_kl_estimate(const vsim_tsne *t);
 
 void vsim_tsne_destroy(vsim_tsne *t);               /* NULL is a no-op */
 
+/*
+ * Exact k nearest neighbours of every row of x (n_points x dim floats) among the
+ * other rows, by the vantage-point tree t-SNE uses: idx (n_points x k) sorted by
+ * (squared Euclidean distance, index); dist2 (may be NULL) gets the squared
+ * distances. Deterministic for a seed, for any n_threads. VSIM_EINVAL if
+ * k >= n_points or k == 0, VSIM_ENOMEM.
+ */
+int vsim_knn_exact(const float *x, size_t n_points, size_t dim, size_t k, uint64_t seed,
+                   int n_threads, uint32_t *idx, float *dist2);
+
 /* Quality figures of an embedding (issue 7 "--quality"). */
 typedef struct vsim_tsne_quality_params {
     double perplexity;       /* of the P used for the KL divergence (30) */

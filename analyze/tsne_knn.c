@@ -475,3 +475,20 @@ done:
     vsim_free(idx);
     return status;
 }
+
+int vsim_knn_exact(const float *x, size_t n_points, size_t dim, size_t k, uint64_t seed,
+                   int n_threads, uint32_t *idx, float *dist2)
+{
+    float *d2 = dist2;
+    int status;
+
+    if (k == 0 || k >= n_points || dim == 0)
+        return vsim_fail(VSIM_EINVAL, "k-nearest neighbours: k = %zu needs more than %zu points",
+                         k, n_points);
+    if (!d2 && !(d2 = vsim_mallocarray(n_points * k, sizeof(*d2))))
+        return vsim_fail(VSIM_ENOMEM, "out of memory for %zu x %zu distances", n_points, k);
+    status = vsim_tsne_knn(x, n_points, dim, k, seed, n_threads, idx, d2);
+    if (d2 != dist2)
+        vsim_free(d2);
+    return status;
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/tensor.h"
 #include "core/vsim.h"
 
@@ -158,5 +159,12 @@ typedef struct vsim_plot_images {
 /* Grid of images, "input | reconstruction" pairs, nearest-neighbour scaled. */
 int vsim_plot_images_chart(const vsim_plot_images *im, const vsim_plot_style *style,
                            const char *path);
+
+/*
+ * Encode an 8-bit grey image (w x h bytes, row-major) as PNG, appended to out
+ * (for pages that inline their images). VSIM_EINVAL for an empty or huge image,
+ * VSIM_ENOMEM, VSIM_EUNSUP in a build without cairo.
+ */
+int vsim_plot_png_gray(const uint8_t *px, size_t w, size_t h, vsim_buf *out);
 
 #endif

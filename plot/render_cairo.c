@@ -464,6 +464,66 @@ int vsim_render_write(const vsim_canvas *c, const char *path)
     return rc;
 }
 
+
+/*
+ * An 8-bit grey image (w x h, row-major) as PNG bytes: libpng with a grey colour
+ * type when the build has it (a third of RGB's bytes), else cairo's RGB.
+ */
+int vsim_plot_png_gray(const uint8_t *px, size_t w, size_t h, vsim_buf *out)
+{
+#ifdef VSIM_HAVE_LIBPNG
+    png_structp png;
+    png_infop info;
+
+    if (!w || !h || w > 1u << 20 || h > 1u << 20)
+        return vsim_fail(VSIM_EINVAL, "a %zu x %zu image cannot be a PNG", w, h);
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, png_quiet_error,
+                                  png_quiet_warning);
+    info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return vsim_fail(VSIM_ENOMEM, "out of memory encoding a %zu x %zu PNG", w, h);
+    }
+    png_set_write_fn(png, out, png_to_buf, png_no_flush);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, 9);
+    png_write_info(png, info);
+    for (size_t y = 0; y < h; y++)
+        png_write_row(png, (png_const_bytep)(px + y * w));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return VSIM_OK;
+#else
+    cairo_surface_t *s;
+    uint32_t *dst;
+    size_t stride;
+    int rc;
+
+    if (!w || !h || w > 1u << 15 || h > 1u << 15)
+        return vsim_fail(VSIM_EINVAL, "a %zu x %zu image cannot be a PNG", w, h);
+    s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(s);
+        return vsim_fail(VSIM_ENOMEM, "out of memory for a %zu x %zu image", w, h);
+    }
+    cairo_surface_flush(s);
+    dst = (uint32_t *)(void *)cairo_image_surface_get_data(s);
+    stride = (size_t)cairo_image_surface_get_stride(s) / 4;
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = 0; x < w; x++) {
+            uint32_t g = px[y * w + x];
+
+            dst[y * stride + x] = 0xff000000u | g << 16 | g << 8 | g;
+        }
+    cairo_surface_mark_dirty(s);
+    rc = cairo_surface_write_to_png_stream(s, to_buf, out) == CAIRO_STATUS_SUCCESS
+             ? VSIM_OK : vsim_fail(VSIM_ENOMEM, "out of memory encoding a PNG");
+    cairo_surface_destroy(s);
+    return rc;
+#endif
+}
+
 #else /* !VSIM_HAVE_CAIRO */
 
 void *vsim_render_measurer_new(void)
@@ -491,6 +551,15 @@ int vsim_render_write(const vsim_canvas *c, const char *path)
 {
     (void)c;
     return vsim_fail(VSIM_EUNSUP, "%s: charts need cairo (this build has CAIRO=0)", path);
+}
+
+int vsim_plot_png_gray(const uint8_t *px, size_t w, size_t h, vsim_buf *out)
+{
+    (void)px;
+    (void)w;
+    (void)h;
+    (void)out;
+    return vsim_fail(VSIM_EUNSUP, "images need cairo (this build has CAIRO=0)");
 }
 
 #endif

@@ -9,12 +9,13 @@ SANARGS=()
 case "$BUILD" in *san*) SANARGS=(SAN=address,undefined VSIM_TEST=1) ;; esac
 make -s -C "$ROOT" install PREFIX="$P" BUILD="$BUILD" BIN="$BIN" "${SANARGS[@]}" >"$TMP/make.out" 2>&1
 check "make install succeeds ($(tail -3 "$TMP/make.out"))" test $? -eq 0
-for prog in vsim-ls vsim-render vsim-train vsim-stats vsim-plot vsim-tsne vsim-rules; do
+for prog in vsim-ls vsim-render vsim-train vsim-stats vsim-plot vsim-tsne vsim-rules vsim-report; do
     check "$prog installed" test -x "$P/bin/$prog"
     check "$prog man page" test -s "$P/share/man/man1/$prog.1"
 done
 check "library" test -s "$P/lib/libvsim.a" -a -s "$P/lib/libvsim.so"
-check "headers" test -s "$P/include/vsim/readers/trial.h" -a -s "$P/include/vsim/core/vsim.h"
+check "headers" test -s "$P/include/vsim/readers/trial.h" -a -s "$P/include/vsim/core/vsim.h" \
+    -a -s "$P/include/vsim/reports/report.h"
 check "no internal headers" test ! -e "$P/include/vsim/rules/rules_int.h"
 expect_grep "pkg-config file" "^Libs: -L\\$\\{libdir\\} -lvsim" "$P/lib/pkgconfig/vsim.pc"
 check "man page renders" bash -c "man -l '$P/share/man/man1/vsim-stats.1' 2>/dev/null | grep -q NAME"
