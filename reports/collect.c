@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analyze/series.h"
 #include "analyze/stats_run.h"
@@ -582,6 +583,53 @@ static void collect_dead_units(report_run *r)
     json_object_set_new(r->data, "dead_units", dead);
 }
 
+/*
+ * Layer health for the CI gate (issue 14): the mean share of dead units over the
+ * layers with activations, the share of gradient tensors whose mean |g| is below
+ * VanishingGradient's default threshold (1e-7), each gradient tensor's L2 norm at
+ * the table's step (weights), the parameter count and the model file's size.
+ */
+static void collect_health(report_run *r)
+{
+    json_t *h = json_object(), *dead = json_object_get(r->data, "dead_units"), *v, *gn;
+    json_t *m = json_object_get(r->summary, "model");
+    vsim_buf path = VSIM_BUF_INIT;
+    struct stat st;
+    size_t n_grad = 0, n_van = 0, i;
+    double sum = 0;
+    const char *k, *tensor;
+
+    json_object_foreach(dead, k, v)
+        sum += json_number_value(v);
+    json_object_set_new(h, "dead_unit_share", json_object_size(dead)
+                        ? json_real(sum / (double)json_object_size(dead)) : json_null());
+    gn = json_object();
+    json_array_foreach(json_object_get(r->summary, "layers"), i, v) {
+        const char *coll = json_string_value(json_object_get(v, "collections"));
+        double l1 = json_number_value(json_object_get(v, "l1"));
+        double cnt = json_number_value(json_object_get(v, "count"));
+
+        if (!coll || !vsim_list_has(coll, "gradients", 9))
+            continue;
+        n_grad++;
+        n_van += cnt > 0 && l1 / cnt < 1e-7;
+        /* the gate compares weight gradients: bias gradients are few and noisy */
+        tensor = json_string_value(json_object_get(v, "tensor"));
+        if (tensor && strlen(tensor) > 6 && !strcmp(tensor + strlen(tensor) - 6, "weight"))
+            json_object_set(gn, tensor, json_object_get(v, "l2"));
+    }
+    json_object_set_new(h, "vanishing_share", n_grad ? json_real((double)n_van /
+                                                                 (double)n_grad) : json_null());
+    json_object_set_new(h, "grad_norms", gn);
+    json_object_set_new(h, "n_params", json_is_object(m) ? json_incref(json_object_get(m,
+                                                           "n_params")) : json_null());
+    vsim_buf_addf(&path, "%s/model.h5", r->dir);
+    json_object_set_new(h, "model_file_bytes", stat(path.buf, &st) ? json_null()
+                                               : json_integer((json_int_t)st.st_size));
+    json_object_set_new(r->summary, "health", h);
+    vsim_buf_release(&path);
+}
+
 /* ---- rule verdicts ---------------------------------------------------------------------- */
 
 typedef struct verdicts {
@@ -808,6 +856,8 @@ int vsim_report_collect(const char *dir, const vsim_report_params *p, report_run
         rc = collect_tracks(r, p);
     if (!rc)
         collect_dead_units(r);
+    if (!rc)
+        collect_health(r);
     vsim_report_progress(p, "%s: rules", dir);
     if (!rc)
         rc = collect_rules(r, p);

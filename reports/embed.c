@@ -610,6 +610,15 @@ int vsim_report_embeddings(report_run *r, const vsim_report_params *p, vsim_repo
     json_object_set_new(r->summary, "embedding",
                         quality_json(&L, &d, fmin(30.0, vsim_tsne_max_perplexity(d.n))));
     json_array_append_new(charts, chart_json(&d, &L, 1));
+    if (d.labels) {   /* the share of each point's latent neighbours with its label */
+        size_t same = 0;
+
+        for (size_t i = 0; i < d.n; i++)
+            for (size_t k = 0; k < K_NEIGHBOURS; k++)
+                same += d.labels[L.nn[i * K_NEIGHBOURS + k]] == d.labels[i];
+        json_object_set_new(json_object_get(r->summary, "health"), "latent_same_class",
+                            json_real((double)same / (double)(d.n * K_NEIGHBOURS)));
+    }
     if (first != last && !vsim_tsne_load_run(r->dir, "embeddings/latent", first,
                                              "embeddings/labels", "embeddings/design_id", &d0) &&
         d0.n >= 8) {

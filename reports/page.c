@@ -603,6 +603,8 @@ int vsim_report_page(report_run *runs, size_t n, const vsim_report_params *p, vs
     vsim_buf_adds(b, "</p><nav><a href=\"#summary\">Summary</a> <a href=\"#curves\">Curves</a> "
                      "<a href=\"#layers\">Layers</a> <a href=\"#images\">Images</a> "
                      "<a href=\"#embeddings\">Embeddings</a></nav></header><main>");
+    if (p->banner_html)
+        vsim_buf_adds(b, p->banner_html);
     summary_section(b, runs, n);
     curves_section(b, runs, n);
     layers_section(b, runs, n);

@@ -58,7 +58,7 @@ static void finish_summary(report_run *r)
  * image dataset by size and mtime, and the report's parameters. A live run (no END) is
  * never cached. A warm report then reads one file instead of every shard.
  */
-#define RUN_CACHE_TAG "vsim-report-run-cache/2 " VSIM_VERSION
+#define RUN_CACHE_TAG "vsim-report-run-cache/4 " VSIM_VERSION
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
 {

@@ -32,6 +32,8 @@ typedef struct vsim_report_params {
     const char *data;           /* the image dataset for thumbnails; NULL: run.json's "data" */
     size_t max_thumbnails;      /* designs with a thumbnail (10000) */
     int n_threads;              /* 0 = OpenMP default */
+    const char *banner_html;    /* trusted HTML put above the summary (the gate's verdicts);
+                                   NULL: none */
     vsim_progress_fn progress;  void *progress_ctx;   /* may be NULL */
 } vsim_report_params;
 
