@@ -42,9 +42,12 @@ report() {   # NAME RUN [options]: cold then warm
     echo "$name $(secs "$c0" "$c1") $(secs "$c1" "$w1") $(wc -c <"$out")"
 }
 read -r _ dcold dwarm dsize < <(report demo demo/run)
-VSIM_QUIET= "$BIN/vsim-report" demo/run -o "$OUT/d2.html" --cache "$OUT/cache-demo" 2>&1 |
-    grep -o '[0-9]* thumbnails in [0-9]* bytes' >"$OUT/thumbs.txt" || true
-read -r nth _ _ tbytes _ <"$OUT/thumbs.txt" || true
+read -r nth tbytes < <(/usr/bin/python3 -c "
+import base64, json, re, sys
+t = open(sys.argv[1]).read()
+d = json.loads(re.search(r'id=\"vsim-data\">(.*?)</script>', t, re.S).group(1))[0]
+th = d['embeddings'].get('thumbs') or {'ids': [], 'png': ''}
+print(len(th['ids']), len(base64.b64decode(th['png'])))" "$OUT/demo.html")
 "$BUILD/tests/helpers/report-mkrun" "$OUT/large" large 10000 50 50000
 read -r _ lcold lwarm lsize < <(report large "$OUT/large")
 /usr/bin/python3 bench/report_browser.py "$PWD/$OUT/demo.html" demo | tee "$OUT/browser.txt"
