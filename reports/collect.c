@@ -827,7 +827,7 @@ static void collect_problems(report_run *r)
     json_object_set_new(r->summary, "problems", a);
 }
 
-int vsim_report_collect(const char *dir, const vsim_report_params *p, report_run *r)
+int vsim_report_open(const char *dir, report_run *r)
 {
     int rc;
 
@@ -847,6 +847,14 @@ int vsim_report_collect(const char *dir, const vsim_report_params *p, report_run
         vsim_report_missing(r, "run", "%s has no complete steps yet", dir);
     collect_run_info(r);
     collect_model(r);
+    return VSIM_OK;
+}
+
+int vsim_report_collect(const vsim_report_params *p, report_run *r)
+{
+    const char *dir = r->dir;
+    int rc;
+
     vsim_report_progress(p, "%s: losses and metrics", dir);
     rc = collect_scalars(r);
     vsim_report_progress(p, "%s: per-layer statistics", dir);

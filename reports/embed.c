@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <hdf5.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,30 +41,19 @@ typedef struct layout {
 
 /* ---- the cache -------------------------------------------------------------------------- */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t input_key(const vsim_tsne_data *d, const vsim_tsne_params *tp, int want_q)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     double prm[6] = { tp->perplexity, tp->theta, tp->exaggeration, (double)tp->max_iter,
                       (double)tp->seed, (double)want_q };
 
-    h = fnv1a(h, CACHE_MAGIC, strlen(CACHE_MAGIC));
-    h = fnv1a(h, &d->n, sizeof(d->n));
-    h = fnv1a(h, &d->dim, sizeof(d->dim));
-    h = fnv1a(h, d->x, d->n * d->dim * sizeof(float));
+    h = vsim_report_fnv1a(h, CACHE_MAGIC, strlen(CACHE_MAGIC));
+    h = vsim_report_fnv1a(h, &d->n, sizeof(d->n));
+    h = vsim_report_fnv1a(h, &d->dim, sizeof(d->dim));
+    h = vsim_report_fnv1a(h, d->x, d->n * d->dim * sizeof(float));
     if (d->labels)
-        h = fnv1a(h, d->labels, d->n * sizeof(int32_t));
-    return fnv1a(h, prm, sizeof(prm));
+        h = vsim_report_fnv1a(h, d->labels, d->n * sizeof(int32_t));
+    return vsim_report_fnv1a(h, prm, sizeof(prm));
 }
 
 static void cache_path(vsim_buf *path, const char *dir, const char *run_id, int64_t step,
@@ -162,8 +152,8 @@ static int compute_layout(const vsim_tsne_data *d, const vsim_tsne_params *tp, i
     return rc;
 }
 
-static int get_layout(report_run *r, const vsim_report_params *p, const vsim_tsne_data *d,
-                      int want_q, layout *L, vsim_report_result *res)
+static int get_layout(const char *dir, const char *run_id, const vsim_report_params *p,
+                      const vsim_tsne_data *d, int want_q, layout *L)
 {
     vsim_tsne_params tp = VSIM_TSNE_PARAMS_INIT;
     vsim_buf path = VSIM_BUF_INIT;
@@ -175,22 +165,17 @@ static int get_layout(report_run *r, const vsim_report_params *p, const vsim_tsn
      * more than they share); the layout is the same for any thread count */
     tp.n_threads = p->n_threads ? p->n_threads : d->n < 4000 ? 1 : 0;
     if (p->cache_dir)
-        cache_path(&path, p->cache_dir, vsim_trial_run_id(r->t), d->step,
-                   input_key(d, &tp, want_q));
+        cache_path(&path, p->cache_dir, run_id, d->step, input_key(d, &tp, want_q));
     if (p->cache_dir && cache_load(path.buf, d->n, L)) {
-        vsim_report_progress(p, "%s: t-SNE of step %lld from the cache", r->dir,
+        vsim_report_progress(p, "%s: t-SNE of step %lld from the cache", dir,
                              (long long)d->step);
-        res->tsne_cached++;
     } else {
-        vsim_report_progress(p, "%s: t-SNE of %zu points at step %lld", r->dir, d->n,
+        vsim_report_progress(p, "%s: t-SNE of %zu points at step %lld", dir, d->n,
                              (long long)d->step);
         rc = compute_layout(d, &tp, want_q, L);
         if (!rc && p->cache_dir)
             cache_store(p->cache_dir, path.buf, d->n, L);
-        res->tsne_computed += !rc;
     }
-    if (!rc)
-        res->n_points += d->n;
     vsim_buf_release(&path);
     return rc;
 }
@@ -572,71 +557,149 @@ static int pick_steps(report_run *r, const vsim_report_params *p, int64_t *first
     return *last >= 0;
 }
 
-int vsim_report_embeddings(report_run *r, const vsim_report_params *p, vsim_report_result *res)
-{
-    vsim_tsne_data d = VSIM_TSNE_DATA_INIT, d0 = VSIM_TSNE_DATA_INIT;
-    layout L = { 0 }, L0 = { 0 };
-    thumbs th = { 0 };
-    json_t *sec = json_object(), *charts = json_array();
-    int64_t first, last;
-    int rc = VSIM_OK;
+/*
+ * The embedding work of one run. The inputs are read (HDF5, which this build does
+ * not share between threads) before the layouts start on a thread of their own,
+ * so that the t-SNE computes while the caller reads the rest of the run.
+ */
+struct report_emb {
+    vsim_tsne_data d, d0;       /* the chosen step's embeddings, and the first saved step's */
+    layout L, L0;
+    int have_d0, run_tsne;
+    char *run_id;
+    const char *dir;
+    const vsim_report_params *p;
+    pthread_t thread;
+    int started;
+    int status;                 /* of the layouts */
+    char message[512];          /* vsim_errmsg() of the thread, when status < 0 */
+};
 
+static void *layouts(void *arg)
+{
+    report_emb *e = arg;
+
+    e->status = get_layout(e->dir, e->run_id, e->p, &e->d, 1, &e->L);
+    if (!e->status && e->have_d0)
+        e->status = get_layout(e->dir, e->run_id, e->p, &e->d0, 0, &e->L0);
+    if (e->status)
+        snprintf(e->message, sizeof(e->message), "%s", vsim_errmsg());
+    return NULL;
+}
+
+int vsim_report_emb_start(report_run *r, const vsim_report_params *p, report_emb **out)
+{
+    report_emb *e = vsim_calloc(1, sizeof(*e));
+    int64_t first, last;
+
+    *out = e;
+    if (!e)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    e->d = (vsim_tsne_data)VSIM_TSNE_DATA_INIT;
+    e->d0 = (vsim_tsne_data)VSIM_TSNE_DATA_INIT;
+    e->dir = r->dir;
+    e->p = p;
     json_object_set_new(r->summary, "embedding", json_null());
     if (!pick_steps(r, p, &first, &last)) {
         vsim_report_missing(r, "embeddings", "%s saved no embeddings (embeddings/latent)%s",
                             r->dir, p->step >= 0 ? " at or before the chosen step" : "");
-        goto done;
+        return VSIM_OK;
     }
-    if ((rc = vsim_tsne_load_run(r->dir, "embeddings/latent", last, "embeddings/labels",
-                                 "embeddings/design_id", &d)) != VSIM_OK) {
+    if (vsim_tsne_load_run(r->dir, "embeddings/latent", last, "embeddings/labels",
+                           "embeddings/design_id", &e->d)) {
         vsim_report_missing(r, "embeddings", "%s", vsim_errmsg());
-        rc = VSIM_OK;
-        goto done;
+        return VSIM_OK;
     }
-    json_object_set_new(sec, "label_names", label_names(r, &d));
-    json_object_set_new(sec, "dim", json_integer((json_int_t)d.dim));
     if (!p->tsne) {
         vsim_report_missing(r, "embeddings", "t-SNE turned off (--no-tsne)");
-        goto done;
+        return VSIM_OK;
     }
-    if (d.n < 8) {
+    if (e->d.n < 8) {
         vsim_report_missing(r, "embeddings", "only %zu embeddings at step %lld: too few for "
-                                             "t-SNE", d.n, (long long)d.step);
+                                             "t-SNE", e->d.n, (long long)e->d.step);
+        return VSIM_OK;
+    }
+    e->have_d0 = first != last && !vsim_tsne_load_run(r->dir, "embeddings/latent", first,
+                                                      "embeddings/labels",
+                                                      "embeddings/design_id", &e->d0) &&
+                 e->d0.n >= 8;
+    e->run_id = vsim_malloc(strlen(vsim_trial_run_id(r->t)) + 1);
+    if (!e->run_id)
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    strcpy(e->run_id, vsim_trial_run_id(r->t));
+    e->run_tsne = 1;
+    e->started = !pthread_create(&e->thread, NULL, layouts, e);
+    if (!e->started)
+        layouts(e);   /* no thread to be had: compute here */
+    return VSIM_OK;
+}
+
+static void emb_free(report_emb *e)
+{
+    vsim_free(e->L.y);
+    vsim_free(e->L.nn);
+    vsim_free(e->L0.y);
+    vsim_free(e->L0.nn);
+    vsim_tsne_data_release(&e->d);
+    vsim_tsne_data_release(&e->d0);
+    vsim_free(e->run_id);
+    vsim_free(e);
+}
+
+int vsim_report_emb_finish(report_run *r, const vsim_report_params *p, report_emb *e,
+                           vsim_report_result *res)
+{
+    thumbs th = { 0 };
+    json_t *sec = json_object(), *charts = json_array();
+    int rc = VSIM_OK;
+
+    if (!e)
+        return VSIM_OK;
+    if (e->started)
+        pthread_join(e->thread, NULL);
+    if (e->d.x) {
+        json_object_set_new(sec, "label_names", label_names(r, &e->d));
+        json_object_set_new(sec, "dim", json_integer((json_int_t)e->d.dim));
+    }
+    if (!e->run_tsne)
+        goto done;
+    if (e->status) {
+        rc = vsim_fail(e->status, "%s", e->message);
         goto done;
     }
-    rc = get_layout(r, p, &d, 1, &L, res);
-    if (rc)
-        goto done;
+    res->tsne_cached += e->L.cached + (e->have_d0 && e->L0.cached);
+    res->tsne_computed += !e->L.cached + (e->have_d0 && !e->L0.cached);
+    res->n_points += e->d.n + (e->have_d0 ? e->d0.n : 0);
     json_object_set_new(r->summary, "embedding",
-                        quality_json(&L, &d, fmin(30.0, vsim_tsne_max_perplexity(d.n))));
-    json_array_append_new(charts, chart_json(&d, &L, 1));
-    if (d.labels) {   /* the share of each point's latent neighbours with its label */
+                        quality_json(&e->L, &e->d, fmin(30.0, vsim_tsne_max_perplexity(e->d.n))));
+    json_array_append_new(charts, chart_json(&e->d, &e->L, 1));
+    if (e->d.labels) {   /* the share of each point's latent neighbours with its label */
         size_t same = 0;
 
-        for (size_t i = 0; i < d.n; i++)
+        for (size_t i = 0; i < e->d.n; i++)
             for (size_t k = 0; k < K_NEIGHBOURS; k++)
-                same += d.labels[L.nn[i * K_NEIGHBOURS + k]] == d.labels[i];
+                same += e->d.labels[e->L.nn[i * K_NEIGHBOURS + k]] == e->d.labels[i];
         json_object_set_new(json_object_get(r->summary, "health"), "latent_same_class",
-                            json_real((double)same / (double)(d.n * K_NEIGHBOURS)));
+                            json_real((double)same / (double)(e->d.n * K_NEIGHBOURS)));
     }
-    if (first != last && !vsim_tsne_load_run(r->dir, "embeddings/latent", first,
-                                             "embeddings/labels", "embeddings/design_id", &d0) &&
-        d0.n >= 8) {
-        rc = get_layout(r, p, &d0, 0, &L0, res);
-        if (!rc)
-            json_array_append_new(charts, chart_json(&d0, &L0, 0));
-    }
-    add_thumbnails(r, p, &d, &th, sec, res);
-    json_object_set_new(sec, "gallery", gallery_json(&d, &L, &th));
+    if (e->have_d0)
+        json_array_append_new(charts, chart_json(&e->d0, &e->L0, 0));
+    add_thumbnails(r, p, &e->d, &th, sec, res);
+    json_object_set_new(sec, "gallery", gallery_json(&e->d, &e->L, &th));
 done:
     json_object_set_new(sec, "charts", charts);
     json_object_set_new(r->data, "embeddings", sec);
     thumbs_release(&th);
-    vsim_free(L.y);
-    vsim_free(L.nn);
-    vsim_free(L0.y);
-    vsim_free(L0.nn);
-    vsim_tsne_data_release(&d);
-    vsim_tsne_data_release(&d0);
+    emb_free(e);
     return rc;
+}
+
+/* Join and free without writing the section (the caller failed before finishing). */
+void vsim_report_emb_abandon(report_emb *e)
+{
+    if (!e)
+        return;
+    if (e->started)
+        pthread_join(e->thread, NULL);
+    emb_free(e);
 }

@@ -77,7 +77,7 @@ static const char default_tolerances[] =
     "steps             higher  abs=0\n"
     "n_params          info    optional\n"
     "model_file_bytes  info    optional\n"
-    "images_per_s      higher  rel=25%  optional\n"
+    "images_per_s      higher  rel=50%  optional\n"
     "rules             new-firing-fails\n";
 
 static const char *known_metrics[] = { "status", "eval_loss", "eval_loss_best", "train_loss",

@@ -60,26 +60,15 @@ static void finish_summary(report_run *r)
  */
 #define RUN_CACHE_TAG "vsim-report-run-cache/4 " VSIM_VERSION
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t hash_file_text(uint64_t h, const char *dir, const char *name, int *found)
 {
     vsim_buf path = VSIM_BUF_INIT, text = VSIM_BUF_INIT;
 
     vsim_buf_addf(&path, "%s/%s", dir, name);
     *found = !vsim_fs_read_file(path.buf, &text);
-    h = fnv(h, name, strlen(name) + 1);
+    h = vsim_report_fnv1a(h, name, strlen(name) + 1);
     if (*found)
-        h = fnv(h, text.buf, text.len);
+        h = vsim_report_fnv1a(h, text.buf, text.len);
     vsim_buf_release(&path);
     vsim_buf_release(&text);
     return h;
@@ -95,7 +84,7 @@ static uint64_t hash_stat(uint64_t h, const char *path)
         v[1] = (int64_t)st.st_mtim.tv_sec;
         v[2] = (int64_t)st.st_mtim.tv_nsec;
     }
-    return fnv(h, v, sizeof(v));
+    return vsim_report_fnv1a(h, v, sizeof(v));
 }
 
 /* Shards of every worker folder, order-independent (a sum of per-file hashes). */
@@ -121,8 +110,8 @@ static uint64_t hash_shards(const char *dir, size_t *n_files)
             if (s->d_name[0] == '.')
                 continue;
             vsim_buf_addf(&g, "%s/%s", f.buf, s->d_name);
-            h = fnv(h, e->d_name, strlen(e->d_name) + 1);
-            h = fnv(h, s->d_name, strlen(s->d_name) + 1);
+            h = vsim_report_fnv1a(h, e->d_name, strlen(e->d_name) + 1);
+            h = vsim_report_fnv1a(h, s->d_name, strlen(s->d_name) + 1);
             sum += hash_stat(h, g.buf);
             (*n_files)++;
             vsim_buf_release(&g);
@@ -151,7 +140,7 @@ static int run_cache_path(const char *dir, const vsim_report_params *p, vsim_buf
     if (!p->cache_dir)
         return 0;
     /* bump the version whenever what collect.c or embed.c gathers changes */
-    h = fnv(h, RUN_CACHE_TAG, strlen(RUN_CACHE_TAG));
+    h = vsim_report_fnv1a(h, RUN_CACHE_TAG, strlen(RUN_CACHE_TAG));
     h = hash_file_text(h, dir, "END", &has_end);
     if (!has_end)
         return 0;
@@ -159,11 +148,11 @@ static int run_cache_path(const char *dir, const vsim_report_params *p, vsim_buf
     h = hash_file_text(h, dir, "STOP", &found);
     h = hash_file_text(h, dir, "rules/verdicts.jsonl", &found);
     shards = hash_shards(dir, &n_files);
-    h = fnv(h, &shards, sizeof(shards));
-    h = fnv(h, &n_files, sizeof(n_files));
-    h = fnv(h, prm, sizeof(prm));
+    h = vsim_report_fnv1a(h, &shards, sizeof(shards));
+    h = vsim_report_fnv1a(h, &n_files, sizeof(n_files));
+    h = vsim_report_fnv1a(h, prm, sizeof(prm));
     if (p->data) {
-        h = fnv(h, p->data, strlen(p->data) + 1);
+        h = vsim_report_fnv1a(h, p->data, strlen(p->data) + 1);
         h = hash_stat(h, p->data);
     }
     vsim_buf_addf(&rj, "%s/run.json", dir);
@@ -245,9 +234,18 @@ static int gather(const char *dir, const vsim_report_params *p, report_run *r,
     if (cached && run_cache_load(cpath.buf, dir, r, res)) {
         vsim_report_progress(p, "%s: from the cache (%s)", dir, cpath.buf);
     } else {
-        rc = vsim_report_collect(dir, p, r);
+        report_emb *e = NULL;
+
+        /* the t-SNE layouts compute on a thread while the rest of the run is read */
+        rc = vsim_report_open(dir, r);
         if (!rc)
-            rc = vsim_report_embeddings(r, p, res);
+            rc = vsim_report_emb_start(r, p, &e);
+        if (!rc)
+            rc = vsim_report_collect(p, r);
+        if (!rc)
+            rc = vsim_report_emb_finish(r, p, e, res);
+        else
+            vsim_report_emb_abandon(e);
         if (!rc) {
             pack_tracks(r);
             finish_summary(r);

@@ -96,6 +96,26 @@ expect_grep "layers say so" 'data-missing="layers">[^<]*saved no weights' "$TMP/
 expect_exit 0 "--no-tsne" "$REP" "$TMP/healthy" -o "$TMP/nt.html" --no-tsne
 expect_grep "t-SNE off said" 't-SNE turned off' "$TMP/nt.html"
 
+# recorded verdicts (vsim-rules --record) are used instead of running the rules again
+cp -r "$TMP/healthy" "$TMP/recorded"
+VSIM_QUIET=1 "$BIN/vsim-rules" "$TMP/recorded" --record -r DeadRelu -r ExplodingTensor >/dev/null
+expect_exit 0 "--summary-json of a run with recorded verdicts" "$REP" --summary-json \
+    "$TMP/recorded" --cache none
+check "the recorded verdicts are reported" "$PYTHON" -c "
+import json
+r = json.load(open('$TMP/out'))['rules']
+assert r['source'] == 'recorded', r['source']
+# the file holds what vsim-rules printed: DeadRelu's run-level note; nothing re-evaluated
+assert [v['rule'] for v in r['verdicts']] == ['DeadRelu'], r"
+
+# a stopped run names the rule that stopped it
+cp -r "$TMP/healthy" "$TMP/stopped"
+printf '{"status": "stopped", "last_step": 13}\n' >"$TMP/stopped/END"
+printf '{"rule": "LossNotDecreasing", "result": "fired", "step": 9, "message": "loss/total flat"}\n' \
+    >"$TMP/stopped/STOP"
+expect_exit 0 "report of a stopped run" "$REP" "$TMP/stopped" -o "$TMP/st.html" --cache none
+expect_grep "who stopped it" 'status-stopped">stopped</span> by rule <b>LossNotDecreasing</b> at step 9: loss/total flat' "$TMP/st.html"
+
 # a corrupt shard is named and skipped: exit 4, the page still written
 cp -r "$TMP/healthy" "$TMP/corrupt"
 bad=$TMP/corrupt/shards/w0/step-000000000003.h5
