@@ -26,6 +26,26 @@ static const vsim_cli cli = {
     0, 0
 };
 
+#define MAX_FAULTS 8
+static vsim_fault faults[MAX_FAULTS];
+static size_t n_faults;
+
+/* --fault KIND[=VALUE][@STEP] (repeatable): parsed at once, so a bad one is a usage error. */
+static int add_fault(const vsim_opt *o, const char *arg)
+{
+    (void)o;
+    if (n_faults == MAX_FAULTS) {
+        fprintf(stderr, "vsim-train: at most %d faults\n", MAX_FAULTS);
+        return -1;
+    }
+    if (vsim_fault_parse(arg, &faults[n_faults])) {
+        fprintf(stderr, "vsim-train: --fault: %s\n", vsim_errmsg());
+        return -1;
+    }
+    n_faults++;
+    return 0;
+}
+
 typedef struct progress_state {
     int silent;     /* VSIM_QUIET */
     int lines;      /* not a terminal: whole lines, about every 10 % */
@@ -98,6 +118,10 @@ int main(int argc, char **argv)
         VSIM_OPT_FLAG(0, "sync-fsync", &sync_fsync,
                       "fsync each shard before it becomes visible (default: in the "
                       "background, a few shards behind)"),
+        VSIM_OPT_CALLBACK(0, "fault", NULL, "KIND[=V][@S]",
+                          "inject a fault (repeatable; CPU): nan@S, dead-relu@S, freeze@S, "
+                          "constant-input, zero-init, init-scale=X, collapse@S, stall@S, "
+                          "eval-drift@S, grad-scale@S (see the manual)", add_fault),
         VSIM_OPT_FLAG(0, "embed", &embed, "write latent vectors of --data under --model-file"),
         VSIM_OPT_STRING(0, "model-file", &model_file, "M.h5", "saved model for --embed"),
         VSIM_OPT_END
@@ -127,6 +151,8 @@ int main(int argc, char **argv)
     p.durable = no_fsync ? VSIM_DURABLE_NONE : sync_fsync ? VSIM_DURABLE_SYNC
                                                    : VSIM_DURABLE_ASYNC;
     p.seed = (uint64_t)seed;
+    p.faults = faults;
+    p.n_faults = n_faults;
     p.progress = print_progress;
     p.progress_ctx = &ps;
     args = argv_json(argc, argv);

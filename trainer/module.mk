@@ -3,7 +3,8 @@
 # found (and no sanitizer is on); otherwise trainer/cuda_stub.c answers VSIM_EUNSUP.
 # Knobs: NVCC=path (empty: no CUDA), CUDA_ARCH=sm_90.
 TRAINER_SRCS += trainer/layers.c trainer/loss.c trainer/model.c trainer/model_io.c \
-                trainer/data.c trainer/device.c trainer/capture.c trainer/train.c
+                trainer/data.c trainer/device.c trainer/capture.c trainer/train.c \
+                trainer/fault.c
 LIB_SRCS += $(TRAINER_SRCS) trainer/cuda_stub.c
 PROGS += vsim-train
 UNIT_TESTS += test_trainer

@@ -47,8 +47,150 @@ typedef struct job {
     vsim_rng rng;
     int64_t steps, global, n_evals;
     int cb_stop;                  /* the progress callback asked to stop */
+    int64_t done;                 /* training steps done (the evaluation's drift fault) */
+    float *frozen;                /* freeze fault: the layer's parameters when frozen */
+    int freeze_layer;
     char model_path[4096];
 } job;
+
+/* ---- injected faults (trainer/fault.h) ------------------------------------------------- */
+
+static int fault_on(const job *j, vsim_fault_kind kind, int64_t s, const vsim_fault **f)
+{
+    for (size_t i = 0; i < j->p->n_faults; i++)
+        if (j->p->faults[i].kind == kind && s >= j->p->faults[i].step) {
+            if (f)
+                *f = &j->p->faults[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* Check the faults against the model and apply the ones of the initialisation and data. */
+static int faults_setup(job *j)
+{
+    vsim_model *m = j->m;
+
+    j->freeze_layer = 0;
+    if (j->p->n_faults && j->p->device != VSIM_DEVICE_CPU)
+        return vsim_fail(VSIM_EINVAL, "--fault: faults are injected on the CPU only "
+                         "(--device cpu)");
+    for (size_t i = 0; i < j->p->n_faults; i++) {
+        const vsim_fault *f = &j->p->faults[i];
+
+        switch (f->kind) {
+        case VSIM_FAULT_FREEZE:
+            if (!f->layer[0])
+                break;
+            j->freeze_layer = -1;
+            for (int k = 0; k < m->n_layers; k++)
+                if (!strcmp(m->layers[k].name, f->layer))
+                    j->freeze_layer = k;
+            if (j->freeze_layer < 0)
+                return vsim_fail(VSIM_EINVAL, "fault '%s': the model has no layer '%s' (its "
+                                 "first is %s)", f->text, f->layer, m->layers[0].name);
+            break;
+        case VSIM_FAULT_ZERO_INIT:
+            memset(m->params, 0, m->n_params * sizeof(float));
+            break;
+        case VSIM_FAULT_INIT_SCALE:
+            for (int k = 0; k < m->n_layers; k++)
+                for (size_t e = 0; e < m->layers[k].n_w; e++)
+                    m->params[m->layers[k].w_off + e] *= (float)f->value;
+            break;
+        case VSIM_FAULT_CONSTANT_INPUT: {
+            double v = f->value < 0.0 ? 0.0 : f->value > 1.0 ? 1.0 : f->value;
+
+            memset(j->ds->images, (int)lround(v * 255.0),
+                   vsim_dataset_n_examples(j->ds) * (size_t)j->ds->side * (size_t)j->ds->side);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return VSIM_OK;
+}
+
+/* The learning rate at step s (0 from a stall fault on). */
+static double lr_at(const job *j, int64_t s)
+{
+    return fault_on(j, VSIM_FAULT_STALL, s, NULL) ? 0.0 : vsim_lr_at(&j->sched, j->p->lr, s);
+}
+
+/* The latent layer's weights and biases set to 0. */
+static void zero_latent(vsim_model *m)
+{
+    const vsim_model_layer *l = &m->layers[m->latent_layer];
+
+    memset(m->params + l->w_off, 0, l->n_w * sizeof(float));
+    memset(m->params + l->b_off, 0, l->n_b * sizeof(float));
+}
+
+/* Faults that act on the parameters before step s. */
+static int faults_before(job *j, int64_t s)
+{
+    vsim_model *m = j->m;
+    const vsim_fault *f;
+
+    for (size_t i = 0; i < j->p->n_faults; i++) {
+        f = &j->p->faults[i];
+        if (f->kind == VSIM_FAULT_NAN && s == f->step)    /* the output layer: no ReLU hides it */
+            m->params[m->layers[m->n_layers - 1].b_off] = NAN;
+        if (f->kind == VSIM_FAULT_DEAD_RELU && s == f->step)
+            for (int k = 0; k < m->n_layers; k++)
+                if (m->layers[k].act == VSIM_ACT_RELU)
+                    for (size_t e = 0; e < m->layers[k].n_b; e++)
+                        m->params[m->layers[k].b_off + e] = (float)f->value;
+    }
+    if (fault_on(j, VSIM_FAULT_COLLAPSE, s, NULL))
+        zero_latent(m);
+    if (fault_on(j, VSIM_FAULT_FREEZE, s, NULL) && !j->frozen) {
+        const vsim_model_layer *l = &m->layers[j->freeze_layer];
+
+        j->frozen = vsim_mallocarray(l->n_w + l->n_b, sizeof(float));
+        if (!j->frozen)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        memcpy(j->frozen, m->params + l->w_off, l->n_w * sizeof(float));
+        memcpy(j->frozen + l->n_w, m->params + l->b_off, l->n_b * sizeof(float));
+    }
+    return VSIM_OK;
+}
+
+/* Faults that undo the update of step s (the gradients stay as computed). */
+static void faults_after(job *j, int64_t s)
+{
+    vsim_model *m = j->m;
+
+    if (fault_on(j, VSIM_FAULT_COLLAPSE, s, NULL))
+        zero_latent(m);
+    if (j->frozen) {
+        const vsim_model_layer *l = &m->layers[j->freeze_layer];
+
+        memcpy(m->params + l->w_off, j->frozen, l->n_w * sizeof(float));
+        memcpy(m->params + l->b_off, j->frozen + l->n_w, l->n_b * sizeof(float));
+    }
+}
+
+/* A CPU training step whose gradients a grad-scale fault multiplies by VALUE^(s - S + 1). */
+static int scaled_train_step(job *j, int64_t s, const vsim_fault *f, double lr,
+                             vsim_loss_value *v)
+{
+    vsim_model *m = j->m;
+    const float *y = vsim_model_forward(m, j->batch, j->p->batch);
+    double scale = pow(f->value, (double)(s - f->step + 1));
+    int rc = vsim_loss_eval(&j->loss, y, j->batch, j->p->batch, m->spec.input, m->spec.input,
+                            m->d_a, v, m->n_threads);
+
+    if (rc)
+        return rc;
+    if (!isfinite(v->total))
+        return vsim_fail(VSIM_ENUMERIC, "loss is %s", isnan(v->total) ? "NaN" : "infinite");
+    vsim_model_backward(m, j->batch, j->p->batch, m->d_a);
+    for (size_t e = 0; e < m->n_params; e++)
+        m->grads[e] = (float)((double)m->grads[e] * scale);
+    return vsim_model_adam_step(m, &j->adam, lr);
+}
 
 /* Everything that can be checked before the run directory is touched. */
 static int check_inputs(job *j, const char *data_path)
@@ -87,7 +229,7 @@ static int check_inputs(job *j, const char *data_path)
     j->steps = p->steps > 0 ? p->steps
                             : (int64_t)ceil(p->epochs * (double)j->n_train / (double)p->batch);
     rc = vsim_model_create(&spec, p->batch, p->seed, p->n_threads, &j->m);
-    return rc;
+    return rc ? rc : faults_setup(j);
 }
 
 static int add_json_kv(vsim_buf *b, const char *key, const char *str, double num, int last)
@@ -123,6 +265,17 @@ static int hyper_json(const job *j, const char *data_path, vsim_buf *b)
     if (!rc) rc = add_json_kv(b, "n_val", NULL, (double)j->n_val, 0);
     if (!rc && p->argv_json)
         rc = vsim_buf_addf(b, "\"argv\": %s, ", p->argv_json);
+    if (!rc && p->n_faults) {
+        rc = vsim_buf_adds(b, "\"faults\": [");
+        for (size_t i = 0; !rc && i < p->n_faults; i++) {
+            if (i)
+                rc = vsim_buf_adds(b, ", ");
+            if (!rc)
+                rc = vsim_buf_add_json_str(b, p->faults[i].text);
+        }
+        if (!rc)
+            rc = vsim_buf_adds(b, "], ");
+    }
     if (!rc && j->ds && j->ds->label_names_json)
         rc = vsim_buf_addf(b, "\"label_names\": %s, ", j->ds->label_names_json);
     if (!rc) rc = add_json_kv(b, "eval_interval", NULL, (double)p->eval_interval, 1);
@@ -268,6 +421,20 @@ done:
     return rc;
 }
 
+/* An eval-drift fault: the validation images brighten by VALUE per step since it began. */
+static void eval_drift(job *j, int b)
+{
+    const vsim_fault *f;
+    size_t n = (size_t)b * vsim_model_image_elems(j->m);
+    float shift;
+
+    if (!fault_on(j, VSIM_FAULT_EVAL_DRIFT, j->done, &f))
+        return;
+    shift = (float)(f->value * (double)(j->done - f->step));
+    for (size_t e = 0; e < n; e++)
+        j->batch[e] = j->batch[e] + shift > 1.0f ? 1.0f : j->batch[e] + shift;
+}
+
 /* One evaluation over the validation designs: a step of mode eval. */
 static int evaluate(job *j, double *loss_out)
 {
@@ -288,6 +455,7 @@ static int evaluate(job *j, double *loss_out)
         vsim_loss_value v;
 
         vsim_dataset_batch(j->ds, j->val + i, (size_t)b, j->batch);
+        eval_drift(j, b);
         rc = j->gpu ? vsim_cuda_eval_batch(j->gpu, j->batch, b, &j->loss, &v)
                     : vsim_model_eval_batch(j->m, j->batch, b, &j->loss, &v);
         if (lat)
@@ -347,7 +515,8 @@ static int end_shard(job *j, int64_t s, const vsim_loss_value *v, double lr, int
 /* One training step with its capture. *diverged is set for a NaN/Inf loss or lr. */
 static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
 {
-    const double lr = vsim_lr_at(&j->sched, j->p->lr, s);
+    const double lr = lr_at(j, s);
+    const vsim_fault *gs = NULL;
     int rc = vsim_writer_begin_step(j->w, j->global++, VSIM_MODE_TRAIN, s), step_rc;
     char why[256];
 
@@ -356,11 +525,15 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
     if (!rc && vsim_capture_wants_params(j->w, j->m, VSIM_MODE_TRAIN, s) &&
         !(rc = sync_host(j)))
         rc = capture_params(j);
+    if (!rc)
+        rc = faults_before(j, s);
     if (rc)
         return rc;
     next_indices(j, j->p->batch);
     vsim_dataset_batch(j->ds, j->idx, (size_t)j->p->batch, j->batch);
-    if (j->gpu)
+    if (!j->gpu && fault_on(j, VSIM_FAULT_GRAD_SCALE, s, &gs))
+        step_rc = scaled_train_step(j, s, gs, lr, v);
+    else if (j->gpu)
         step_rc = vsim_cuda_train_step(j->gpu, j->batch, j->p->batch, &j->loss, &j->adam, lr,
                                        v);
     else
@@ -370,6 +543,8 @@ static int train_step(job *j, int64_t s, vsim_loss_value *v, int *diverged)
         return step_rc;
     *diverged = step_rc == VSIM_ENUMERIC;
     snprintf(why, sizeof(why), "%s", *diverged ? vsim_errmsg() : "");
+    if (!*diverged)
+        faults_after(j, s);
     if (!*diverged && j->gpu &&
         (rc = vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_STATS |
                                  (vsim_capture_wants_grads(j->w, j->m, VSIM_MODE_TRAIN, s)
@@ -396,7 +571,7 @@ static int gpu_launch(job *j, int64_t s)
     }
     next_indices(j, j->p->batch);
     return vsim_cuda_train_launch_idx(j->gpu, j->idx, j->p->batch, &j->loss, &j->adam,
-                                      vsim_lr_at(&j->sched, j->p->lr, s));
+                                      lr_at(j, s));
 }
 
 static int gpu_finish(job *j, int64_t s, vsim_loss_value *v, int *diverged)
@@ -420,7 +595,7 @@ static int gpu_shard(job *j, int64_t s, const vsim_loss_value *v, int diverged)
 
     if (!rc && j->params_at == s)
         rc = capture_params(j);
-    return rc ? rc : end_shard(j, s, v, vsim_lr_at(&j->sched, j->p->lr, s), diverged, j->why);
+    return rc ? rc : end_shard(j, s, v, lr_at(j, s), diverged, j->why);
 }
 
 /* 1 if the loop evaluates or checkpoints after step s (the GPU must be idle then) */
@@ -529,6 +704,7 @@ static int run_loop(job *j, vsim_train_result *res)
                 t1 = vsim_clock_s();
             report(j, s + 1, &v, t0);
         }
+        j->done = s + 1;
         if (j->cb_stop) {
             stopped = 1;
             s++;
@@ -569,6 +745,7 @@ static void job_release(job *j)
     vsim_free(j->idx);
     vsim_free(j->batch);
     vsim_free(j->probe);
+    vsim_free(j->frozen);
 }
 
 int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_params *p,

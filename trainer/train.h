@@ -13,6 +13,7 @@
 
 #include "core/progress.h"
 #include "readers/writer.h"
+#include "trainer/fault.h"
 
 /* Learning-rate schedule: lr(step) = lr0 * gamma^floor(step/every) or gamma^(step/every). */
 typedef enum vsim_lr_kind {
@@ -60,6 +61,8 @@ typedef struct vsim_train_params {
     int n_probe;                  /* images of the fixed probe batch */
     int durable;                  /* VSIM_DURABLE_* of readers/writer.h */
     const char *argv_json;        /* command line as a JSON array for run.json, or NULL */
+    const vsim_fault *faults;     /* faults to inject (trainer/fault.h; CPU only), or NULL */
+    size_t n_faults;
     vsim_progress_fn progress;    /* called after every step; may be NULL */
     void *progress_ctx;
 } vsim_train_params;
