@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     vsim_rules_params p = VSIM_RULES_PARAMS_INIT;
     vsim_rules_summary sum = VSIM_RULES_SUMMARY_INIT;
     vsim_action actions[MAX_SPECS];
-    const char *rules_file = NULL, *format = NULL;
+    const char *rules_file = NULL, *format = NULL, *semantics = NULL;
     int list = 0, first, rc, threads = 0;
     out_ctx oc = { 0, 0 };
     vsim_rules *rs = NULL;
@@ -138,6 +138,9 @@ int main(int argc, char **argv)
         VSIM_OPT_FLAG(0, "record", &p.record, "append verdicts to RUN/rules/verdicts.jsonl"),
         VSIM_OPT_FLAG('a', "all", &oc.all, "print every verdict, also not fired and skipped"),
         VSIM_OPT_INT('j', "threads", &threads, "N", "OpenMP threads (default: all)"),
+        VSIM_OPT_STRING(0, "semantics", &semantics, "S",
+                        "vsim (default: noise-aware, measured defaults) or smdebug "
+                        "(smdebug's defaults and algorithms)"),
         VSIM_OPT_FLAG(0, "list", &list, "describe the built-in rules and exit"),
         VSIM_OPT_END
     };
@@ -166,6 +169,8 @@ int main(int argc, char **argv)
             vsim_cli_usage_error(&cli, "%s", vsim_errmsg());
     if (vsim_rules_create(&rs))
         return vsim_cli_error(cli.prog);
+    if (semantics && vsim_rules_set_semantics(rs, semantics))
+        vsim_cli_usage_error(&cli, "--semantics: %s", vsim_errmsg());
     for (int i = 0; i < n_rule_specs; i++)
         if (vsim_rules_add(rs, rule_specs[i]))
             vsim_cli_usage_error(&cli, "--rule %s: %s", rule_specs[i], vsim_errmsg());

@@ -194,7 +194,7 @@ static const rule_pdef dr_params[] = {
       "regexes of ReLU outputs; None: relu layers of collection activations, .*relu_output" },
     { "threshold_inactivity", RULE_P_DOUBLE, "1.0",
       "a node active (> 0) in less than this percentage of its values is dead" },
-    { "threshold_layer", RULE_P_DOUBLE, "50.0",
+    { "threshold_layer", RULE_P_DOUBLE, "90.0",
       "fire when more than this percentage of a layer's nodes are dead" },
 };
 
@@ -284,7 +284,9 @@ static int sa_eval(vsim_rule *r, rule_ctx *c)
 /* ---- CheckInputImages --------------------------------------------------------------------- */
 
 static const rule_pdef cii_params[] = {
-    { "threshold_mean", RULE_P_DOUBLE, "0.2", "fire when a channel's mean differs more from 0" },
+    { "threshold_mean", RULE_P_DOUBLE, "None", "fire when a channel's mean differs more from 0" },
+    { "threshold_std", RULE_P_DOUBLE, "0.01",
+      "fire when the images' mean per-image standard deviation is below (constant images)" },
     { "threshold_samples", RULE_P_INT, "500", "images to see before judging" },
     { "regex", RULE_P_STRING, "^images/input$", "regex of the input image tensor" },
     { "channel", RULE_P_INT, "1", "axis of the colour channel (NCHW: 1)" },
@@ -321,10 +323,34 @@ static int cii_add(act_state *s, const vsim_tensor *t, int ax)
     return VSIM_OK;
 }
 
+/* The mean over the images (first axis) of each image's standard deviation. */
+static double mean_image_std(const vsim_tensor *t)
+{
+    size_t n_img = t->ndim ? t->shape[0] : 1, n = vsim_tensor_n_elems(t);
+    size_t per = n_img ? n / n_img : 0;
+    double acc = 0.0;
+
+    if (!per)
+        return (double)NAN;
+    for (size_t i = 0; i < n_img; i++) {
+        double sum = 0.0, sq = 0.0;
+
+        for (size_t e = 0; e < per; e++) {
+            double x = vsim_tensor_load(t, i * per + e);
+
+            sum += x;
+            sq += x * x;
+        }
+        acc += sqrt(fmax(sq / (double)per - (sum / (double)per) * (sum / (double)per), 0.0));
+    }
+    return acc / (double)n_img;
+}
+
 static int cii_eval(vsim_rule *r, rule_ctx *c)
 {
     act_state *s = r->state;
     const double thr = vsim_rule_p(r, "threshold_mean")->d;
+    const rule_pval *tstd = vsim_rule_p(r, "threshold_std");
     int fired = 0, evaluated = 0;
 
     for (size_t k = 0; k < r->n_tensors; k++) {
@@ -333,6 +359,20 @@ static int cii_eval(vsim_rule *r, rule_ctx *c)
 
         if (!e || !e->has_values)
             continue;
+        if (tstd->set) {
+            double sd = mean_image_std(&e->view);
+
+            evaluated = 1;
+            if (sd < tstd->d) {
+                fired = 1;
+                if (vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, sd, tstd->d,
+                                   "%s: the images are constant: mean per-image standard "
+                                   "deviation %.4g is below %.4g", name, sd, tstd->d))
+                    return VSIM_ENOMEM;
+            }
+        }
+        if (!vsim_rule_p(r, "threshold_mean")->set)
+            break;
         if (cii_add(s, &e->view, (int)vsim_rule_p(r, "channel")->i))
             return VSIM_ENOMEM;
         if (s->n_samples < (uint64_t)vsim_rule_p(r, "threshold_samples")->i)
@@ -366,8 +406,9 @@ const rule_def vsim_rules_act_defs[] = {
       "(ranges are on inputs; for outputs they are mapped through the function)",
       sa_params, VSIM_ARRAY_LEN(sa_params), act_setup, sa_bind, sa_eval, NULL, act_destroy },
     { "CheckInputImages",
-      "fires when the mean of an input-image channel over at least threshold_samples images "
-      "differs from 0 by more than threshold_mean",
+      "fires when the input images are constant (mean per-image standard deviation below "
+      "threshold_std), or when the mean of an input-image channel over at least "
+      "threshold_samples images differs from 0 by more than threshold_mean (smdebug's test)",
       cii_params, VSIM_ARRAY_LEN(cii_params), act_setup, cii_bind, cii_eval, NULL,
       act_destroy },
 };

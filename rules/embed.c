@@ -22,15 +22,18 @@ static const rule_pdef ln_params[] = {
     { "design_regex", RULE_P_STRING, "^embeddings/design_id$",
       "their design ids (N integers); None: do not exclude same-design neighbours" },
     { "k", RULE_P_INT, "5", "neighbours per point" },
-    { "threshold", RULE_P_DOUBLE, "0.5", "fire when the agreement is below" },
-    { "patience", RULE_P_INT, "5", "fire when no improvement for this many evaluations" },
+    { "threshold", RULE_P_DOUBLE, "None", "fire when the agreement is below" },
+    { "patience", RULE_P_INT, "None", "fire when no improvement for this many evaluations" },
     { "min_delta", RULE_P_DOUBLE, "0.0", "an improvement must exceed this" },
     { "target", RULE_P_DOUBLE, "0.9", "no-improvement firing only while the best is below" },
     { "max_points", RULE_P_INT, "5000", "evenly subsample larger sets (cost is N^2 D)" },
+    { "collapse", RULE_P_DOUBLE, "0.05", "fire when the embedding's spread (RMS distance to "
+      "its centroid) falls below this fraction of its largest so far" },
 };
 
 typedef struct ln_state {
     double best;
+    double max_spread;
     int64_t since;
     size_t n_evals;
 } ln_state;
@@ -39,7 +42,8 @@ static int ln_setup(vsim_rule *r)
 {
     ln_state *s;
 
-    if (vsim_rule_p(r, "k")->i < 1 || vsim_rule_p(r, "patience")->i < 1 ||
+    if (vsim_rule_p(r, "k")->i < 1 ||
+        (vsim_rule_p(r, "patience")->set && vsim_rule_p(r, "patience")->i < 1) ||
         vsim_rule_p(r, "max_points")->i < 2)
         return vsim_fail(VSIM_EINVAL, "rule LatentNeighbors: k and patience must be >= 1, "
                          "max_points >= 2");
@@ -168,6 +172,28 @@ static void knn_all(knn_job *j, int n_threads)
     }
 }
 
+/* RMS distance of the rows of an N x D tensor to their centroid (0 for fewer than 2 rows). */
+static double spread(const vsim_tensor *t)
+{
+    size_t n = t->ndim == 2 ? t->shape[0] : 0, dim = t->ndim == 2 ? t->shape[1] : 0;
+    double ss = 0.0;
+
+    if (n < 2)
+        return 0.0;
+    for (size_t d = 0; d < dim; d++) {
+        double sum = 0.0, sq = 0.0;
+
+        for (size_t i = 0; i < n; i++) {
+            double x = vsim_tensor_load(t, i * dim + d);
+
+            sum += x;
+            sq += x * x;
+        }
+        ss += fmax(sq - sum * sum / (double)n, 0.0);
+    }
+    return sqrt(ss / (double)n);
+}
+
 /* Agreement score of the (subsampled) embedding; NaN if unusable. */
 static int ln_score(const vsim_rule *r, const rule_ctx *c, const rule_entry *lat,
                     const rule_entry *lab, const rule_entry *des, double *out)
@@ -229,10 +255,23 @@ static int ln_eval(vsim_rule *r, rule_ctx *c)
     const rule_entry *lab = find_role(c, r, "labels_regex", &nb);
     const rule_entry *des = find_role(c, r, "design_regex", &nd);
     const double thr = vsim_rule_p(r, "threshold")->d, md = vsim_rule_p(r, "min_delta")->d;
-    const int64_t patience = vsim_rule_p(r, "patience")->i;
-    double score;
+    const rule_pval *patience = vsim_rule_p(r, "patience"), *col = vsim_rule_p(r, "collapse");
+    double score, sp;
     int rc;
 
+    if (lat && col->set) {
+        sp = spread(&lat->view);
+        if (sp < col->d * s->max_spread || (sp == 0.0 && s->n_evals))
+            return vsim_rule_emit(c, VSIM_RULE_FIRED, nl, -1, sp, col->d * s->max_spread,
+                                  "%s: the embedding collapsed: spread %.4g is below %.3g "
+                                  "of its largest %.4g", nl, sp, col->d, s->max_spread)
+                       ? VSIM_ENOMEM : VSIM_RULE_FIRED;
+        s->max_spread = fmax(s->max_spread, sp);
+        if (!lab) {
+            s->n_evals++;
+            return VSIM_RULE_NOT_FIRED;
+        }
+    }
     if (!lat || !lab)
         return VSIM_RULE_SKIP;
     rc = ln_score(r, c, lat, lab, des, &score);
@@ -252,7 +291,7 @@ static int ln_eval(vsim_rule *r, rule_ctx *c)
                               "%s: %.4g of points have a %lld-NN label majority, below %.4g",
                               nl, score, (long long)vsim_rule_p(r, "k")->i, thr)
                    ? VSIM_ENOMEM : VSIM_RULE_FIRED;
-    if (s->since >= patience && s->best < vsim_rule_p(r, "target")->d)
+    if (patience->set && s->since >= patience->i && s->best < vsim_rule_p(r, "target")->d)
         return vsim_rule_emit(c, VSIM_RULE_FIRED, nl, -1, score, s->best,
                               "%s: k-NN agreement %.4g has not improved on %.4g (by more "
                               "than %.3g) for %lld evaluations", nl, score, s->best, md,
@@ -263,10 +302,11 @@ static int ln_eval(vsim_rule *r, rule_ctx *c)
 
 const rule_def vsim_rules_embed_defs[] = {
     { "LatentNeighbors",
-      "on the embeddings collection: fires when the fraction of points whose label holds a "
+      "on the embeddings collection: fires when the embedding collapses (its spread falls "
+      "below collapse times its largest), when the fraction of points whose label holds a "
       "strict majority among their k nearest latent neighbours (other designs only) is below "
-      "threshold, or has not improved by more than min_delta for patience evaluations while "
-      "below target",
+      "threshold, or when it has not improved by more than min_delta for patience "
+      "evaluations while below target",
       ln_params, VSIM_ARRAY_LEN(ln_params), ln_setup, ln_bind, ln_eval, NULL, ln_destroy },
 };
 

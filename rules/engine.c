@@ -256,11 +256,66 @@ static int find_param(const rule_def *d, const char *key)
     return -1;
 }
 
+/* "vsim" -> 0, "smdebug" -> 1 (any case); -1 for anything else. */
+static int parse_semantics(const char *name)
+{
+    return !strcasecmp(name, "vsim") ? 0 : !strcasecmp(name, "smdebug") ? 1 : -1;
+}
+
+int vsim_rules_set_semantics(vsim_rules *rs, const char *name)
+{
+    int sm = parse_semantics(name);
+
+    if (sm < 0)
+        return vsim_fail(VSIM_EINVAL, "unknown semantics '%s' (want vsim or smdebug)", name);
+    rs->smdebug = sm;
+    return VSIM_OK;
+}
+
+/*
+ * The semantics a spec's parameters ask for ("semantics=..." among them), else dflt;
+ * -1 for a value that is neither. The defaults depend on it, so it is read first.
+ */
+static int spec_semantics(const char *params, int dflt)
+{
+    int sm = dflt;
+
+    for (const char *p = params; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        size_t n = strcspn(p, ","), k = 0;
+        char val[32];
+
+        while (k < n && isspace((unsigned char)p[k]))
+            k++;
+        if (n - k < 10 || strncasecmp(p + k, "semantics", 9))
+            continue;
+        k += 9;
+        while (k < n && isspace((unsigned char)p[k]))
+            k++;
+        if (k >= n || p[k] != '=')
+            continue;
+        k++;
+        while (k < n && isspace((unsigned char)p[k]))
+            k++;
+        while (n > k && isspace((unsigned char)p[n - 1]))
+            n--;
+        if (n - k >= sizeof(val))
+            return -1;
+        memcpy(val, p + k, n - k);
+        val[n - k] = '\0';
+        sm = parse_semantics(val);
+        if (sm < 0)
+            return -1;
+    }
+    return sm;
+}
+
 static int set_param(vsim_rule *r, const char *key, const char *val)
 {
     const char *why = "";
     int k = find_param(r->def, key);
 
+    if (!strcmp(key, "semantics"))
+        return VSIM_OK;      /* applied by spec_semantics before the defaults */
     if (k < 0) {
         vsim_buf known = VSIM_BUF_INIT;
 
@@ -279,7 +334,45 @@ static int set_param(vsim_rule *r, const char *key, const char *val)
     return VSIM_OK;
 }
 
-static int new_rule(const rule_def *d, vsim_rule **out)
+/*
+ * Where the vsim defaults differ from smdebug's (issue 19): each measured on the
+ * labelled corpus of healthy and broken runs, docs/rules.md. semantics=smdebug
+ * puts smdebug's back.
+ */
+static const struct {
+    const char *rule, *param, *smdebug;
+} smdebug_defaults[] = {
+    { "LossNotDecreasing", "warmup_steps", "0" },
+    { "Overtraining", "delta", "0.1" },
+    { "Overtraining", "patience_validation", "10" },
+    { "PoorWeightInitialization", "distribution_range", "0.001" },
+    { "DeadRelu", "threshold_layer", "50.0" },
+    { "PoorWeightInitialization", "threshold", "10.0" },
+    { "PoorWeightInitialization", "patience", "5" },
+    { "PoorWeightInitialization", "min_elements", "1" },
+    { "LatentNeighbors", "threshold", "0.5" },
+    { "LatentNeighbors", "patience", "5" },
+    { "LatentNeighbors", "collapse", "None" },
+    { "CheckInputImages", "threshold_mean", "0.2" },
+    { "CheckInputImages", "threshold_std", "None" },
+};
+
+const char *vsim_rule_smdebug_default(const char *rule, const char *param)
+{
+    for (size_t i = 0; i < VSIM_ARRAY_LEN(smdebug_defaults); i++)
+        if (!strcmp(smdebug_defaults[i].rule, rule) && !strcmp(smdebug_defaults[i].param, param))
+            return smdebug_defaults[i].smdebug;
+    return NULL;
+}
+
+static const char *rule_default(const rule_def *d, const rule_pdef *pd, int smdebug)
+{
+    const char *sm = smdebug ? vsim_rule_smdebug_default(d->name, pd->name) : NULL;
+
+    return sm ? sm : pd->def;
+}
+
+static int new_rule(const rule_def *d, int smdebug, vsim_rule **out)
 {
     vsim_rule *r = vsim_calloc(1, sizeof(*r));
     const char *why = "";
@@ -288,10 +381,12 @@ static int new_rule(const rule_def *d, vsim_rule **out)
     if (!r)
         return vsim_fail(VSIM_ENOMEM, "out of memory");
     r->def = d;
+    r->smdebug = smdebug;
     r->sum.first_fired_step = -1;
     VSIM_ASSERT(d->n_params <= RULE_MAX_PARAMS);
     for (size_t i = 0; i < d->n_params; i++)
-        if (parse_value(&d->params[i], d->params[i].def, &r->pv[i], &why)) {
+        if (parse_value(&d->params[i], rule_default(d, &d->params[i], smdebug), &r->pv[i],
+                        &why)) {
             free_rule(r);
             return vsim_fail(VSIM_ENOMEM, "rule %s: default of %s: %s", d->name,
                              d->params[i].name, why);
@@ -369,7 +464,7 @@ int vsim_rules_add(vsim_rules *rs, const char *spec)
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     const rule_def *d;
     vsim_rule *r;
-    int rc;
+    int rc, sm;
 
     while (n && isspace((unsigned char)*spec)) {
         spec++;
@@ -383,7 +478,11 @@ int vsim_rules_add(vsim_rules *rs, const char *spec)
     if (!d)
         return vsim_fail(VSIM_EINVAL, "unknown rule '%.*s' (vsim-rules --list shows them)",
                          (int)n, spec);
-    rc = new_rule(d, &r);
+    sm = spec_semantics(colon ? colon + 1 : NULL, rs->smdebug);
+    if (sm < 0)
+        return vsim_fail(VSIM_EINVAL, "rule %s: parameter semantics: want vsim or smdebug",
+                         d->name);
+    rc = new_rule(d, sm, &r);
     if (!rc && colon)
         rc = apply_params(r, colon + 1);
     if (!rc && d->setup)
@@ -460,10 +559,21 @@ int vsim_rules_list(vsim_buf *out)
 
             vsim_rule_snake_name(d->name, snake, sizeof(snake));
             rc = vsim_buf_addf(out, "%s (%s)\n    %s\n", d->name, snake, d->summary);
-            for (size_t k = 0; !rc && k < d->n_params; k++)
-                rc = vsim_buf_addf(out, "    %-26s %s, default %s: %s\n", d->params[k].name,
-                                   type_name(d->params[k].type), d->params[k].def,
-                                   d->params[k].help);
+            for (size_t k = 0; !rc && k < d->n_params; k++) {
+                const rule_pdef *pd = &d->params[k];
+                const char *sm = vsim_rule_smdebug_default(d->name, pd->name);
+
+                rc = vsim_buf_addf(out, "    %-26s %s, default %s", pd->name,
+                                   type_name(pd->type), pd->def);
+                if (!rc && sm)
+                    rc = vsim_buf_addf(out, " (smdebug: %s)", sm);
+                if (!rc)
+                    rc = vsim_buf_addf(out, ": %s\n", pd->help);
+            }
+            if (!rc)
+                rc = vsim_buf_addf(out, "    %-26s string, default vsim: vsim (the defaults "
+                                   "above) or smdebug (smdebug's defaults and algorithm)\n",
+                                   "semantics");
             if (!rc)
                 rc = vsim_buf_addch(out, '\n');
         }

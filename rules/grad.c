@@ -234,12 +234,15 @@ static int wur_eval(vsim_rule *r, rule_ctx *c)
 static const rule_pdef pwi_params[] = {
     { "activation_inputs_regex", RULE_P_STRING, "None",
       "regexes of activation tensors; None: collection activations" },
-    { "threshold", RULE_P_DOUBLE, "10.0",
+    { "threshold", RULE_P_DOUBLE, "1000.0",
       "fire when max/min variance of the activations across layers is above" },
-    { "distribution_range", RULE_P_DOUBLE, "0.001",
+    { "distribution_range", RULE_P_DOUBLE, "1e-7",
       "fire when the 95th minus 5th percentile of a gradient is below" },
-    { "patience", RULE_P_INT, "5", "steps the loss may go without a new minimum" },
+    { "patience", RULE_P_INT, "None", "steps the loss may go without a new minimum "
+      "(None: not tested)" },
     { "steps", RULE_P_INT, "10", "the rule looks at training steps 0 .. steps-1 only" },
+    { "min_elements", RULE_P_INT, "16", "tensors with fewer values are not judged (a "
+      "one-channel bias has no spread)" },
 };
 
 typedef struct pwi_state {
@@ -248,7 +251,7 @@ typedef struct pwi_state {
 
 static int pwi_setup(vsim_rule *r)
 {
-    if (vsim_rule_p(r, "patience")->i < 1)
+    if (vsim_rule_p(r, "patience")->set && vsim_rule_p(r, "patience")->i < 1)
         return vsim_fail(VSIM_EINVAL, "rule PoorWeightInitialization: patience must be >= 1");
     r->state = vsim_calloc(1, sizeof(pwi_state));
     r->modes = 1u << VSIM_MODE_TRAIN;
@@ -297,7 +300,8 @@ static int pwi_tensors(vsim_rule *r, rule_ctx *c, int *evaluated)
         const rule_entry *e = vsim_rule_entry(c, r, k);
         const char *name = vsim_rule_tensor_name(c, r->tensors[k]);
 
-        if (!e || !e->has_stats || !e->st.n_finite)
+        if (!e || !e->has_stats || !e->st.n_finite ||
+            e->st.count < (uint64_t)vsim_rule_p(r, "min_elements")->i)
             continue;
         if ((r->need[k] & RULE_NEED_PCT) && e->st.n_pct == 2 &&
             e->st.pct[1] - e->st.pct[0] < spread) {
@@ -339,6 +343,8 @@ static int pwi_loss(vsim_rule *r, rule_ctx *c, int *evaluated)
     pwi_state *s = r->state;
     const int64_t patience = vsim_rule_p(r, "patience")->i;
 
+    if (!vsim_rule_p(r, "patience")->set)
+        return 0;
     for (size_t k = 0; k < r->n_tensors; k++) {
         const rule_entry *e = vsim_rule_entry(c, r, k);
         double v, before = (double)INFINITY, recent = (double)INFINITY;

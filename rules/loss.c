@@ -24,6 +24,7 @@ typedef struct track {
     double sum;                /* Overfit: training losses since the last eval */
     size_t n_sum;
     int over;                  /* Overfit: consecutive evaluations over the ratio */
+    double best_se;            /* LossNotDecreasing (vsim): standard error of the best window */
 } track;
 
 typedef struct tracks {
@@ -97,14 +98,13 @@ static void tracks_destroy(vsim_rule *r)
  * order EVAL, TRAIN, GLOBAL, decided causally): EVAL once the tensor was saved
  * in an EVAL step, else TRAIN once saved in TRAIN, else GLOBAL. -1: not this step.
  */
-static int follow_mode(const vsim_rule *r, tracks *ts, size_t ti, int step_mode)
+static int follow_mode(const rule_pval *m, tracks *ts, size_t ti, int step_mode)
 {
-    const rule_pval *m = vsim_rule_p(r, "mode");
     int seen = mark_seen(ts, ti, step_mode);
 
     if (seen < 0)
         return -2;
-    if (m->set)
+    if (m && m->set)
         return step_mode == (int)m->i ? step_mode : -1;
     if (seen & (1 << VSIM_MODE_EVAL))
         return step_mode == VSIM_MODE_EVAL ? step_mode : -1;
@@ -125,7 +125,12 @@ static const rule_pdef lnd_params[] = {
       "fire unless the loss decreased by more than this percentage" },
     { "increase_threshold_percent", RULE_P_DOUBLE, "5",
       "fire if the loss rose more than this percentage above its minimum so far" },
-    { "mode", RULE_P_MODE, "None", "TRAIN, EVAL or GLOBAL; None: EVAL, then TRAIN, then GLOBAL" },
+    { "mode", RULE_P_MODE, "None", "TRAIN, EVAL or GLOBAL; None: vsim every mode saved, "
+      "smdebug EVAL, then TRAIN, then GLOBAL" },
+    { "z", RULE_P_DOUBLE, "3", "vsim: a change counts when beyond z standard errors of the "
+      "window means (minibatch noise)" },
+    { "warmup_steps", RULE_P_INT, "100", "vsim: no progress is expected before this global "
+      "step (a slow start is not a stall)" },
 };
 
 static const rule_pdef rs_params[] = {
@@ -227,9 +232,73 @@ push:
     return rc;
 }
 
+/* Mean and standard error of the mean of s->v[from .. from + w - 1] (se 0 for w = 1). */
+static void window_stats(const rule_series *s, size_t from, size_t w, double *mean, double *se)
+{
+    double sum = 0.0, ss = 0.0;
+
+    for (size_t i = from; i < from + w; i++)
+        sum += s->v[i];
+    *mean = sum / (double)w;
+    for (size_t i = from; i < from + w; i++)
+        ss += (s->v[i] - *mean) * (s->v[i] - *mean);
+    *se = w > 1 ? sqrt(ss / (double)(w - 1) / (double)w) : 0.0;
+}
+
+/*
+ * LossNotDecreasing with vsim semantics (docs/rules.md): the loss judged on window
+ * means, not single minibatch values. TRAIN and GLOBAL: windows of num_steps saved
+ * values, checked every num_steps mode steps once two windows exist; EVAL (one value
+ * over the whole validation set each time): windows of one value, checked at every
+ * evaluation. Fires when the newest window is not below the first by more than
+ * max(diff_percent of it, z standard errors) -- the loss made no progress since the
+ * start -- or is more than increase_threshold_percent plus z standard errors above
+ * the best window so far -- it rose. 1 fired, 0 evaluated, 2 not checked, < 0 error.
+ */
+static int lnd_vsim(rule_ctx *c, const vsim_rule *r, track *t, const char *name, double v)
+{
+    const int64_t ms = c->step->mode_step, n = vsim_rule_p(r, "num_steps")->i;
+    const int eval = t->mode == VSIM_MODE_EVAL;
+    const size_t w = eval ? 1 : (size_t)n;
+    const double z = vsim_rule_p(r, "z")->d, dp = vsim_rule_p(r, "diff_percent")->d;
+    const rule_pval *inc = vsim_rule_p(r, "increase_threshold_percent");
+    double m0, se0, m1, se1, need, limit;
+    int rc = 0;
+
+    if (vsim_rule_series_push(&t->s, ms, c->step->step, v))
+        return -1;
+    if (t->s.n < 2 * w || (!eval && t->last_checked >= 0 && ms < t->last_checked + n))
+        return 2;
+    t->last_checked = ms;
+    window_stats(&t->s, 0, w, &m0, &se0);
+    window_stats(&t->s, t->s.n - w, w, &m1, &se1);
+    need = fmax(dp / 100.0 * fabs(m0), z * sqrt(se0 * se0 + se1 * se1));
+    if (!(m0 - m1 > need) && c->step->step >= vsim_rule_p(r, "warmup_steps")->i)
+        return vsim_rule_emit(c, VSIM_RULE_FIRED, name, t->s.gs[w - 1], decrease_pct(m0, m1),
+                              dp, "%s: %s %.6g is not below the first%s %.6g (step %lld) by "
+                              "more than %.4g (diff_percent %.4g%%, %.3g standard errors)",
+                              name, w > 1 ? "the mean of the last window" : "the value",
+                              m1, w > 1 ? " window's" : " value", m0,
+                              (long long)t->s.gs[w - 1], need, dp, z) ? -1 : 1;
+    limit = inc->set ? t->best + fabs(t->best) * inc->d / 100.0 +
+                       z * sqrt(se1 * se1 + t->best_se * t->best_se)
+                     : (double)INFINITY;
+    if (!isnan(t->best) && m1 > limit)
+        rc = vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, m1, limit, "%s: %s %.6g is more "
+                            "than %.4g%% (and %.3g standard errors) above its best %.6g", name,
+                            w > 1 ? "the mean of the last window" : "it", m1, inc->d, z,
+                            t->best) ? -1 : 1;
+    if (isnan(t->best) || m1 < t->best) {
+        t->best = m1;
+        t->best_se = se1;
+    }
+    return rc;
+}
+
 static int lnd_eval(vsim_rule *r, rule_ctx *c)
 {
     tracks *ts = r->state;
+    const int vsim = !r->smdebug && !strcmp(r->def->name, "LossNotDecreasing");
     int fired = 0, evaluated = 0;
 
     for (size_t k = 0; k < r->n_tensors; k++) {
@@ -240,7 +309,13 @@ static int lnd_eval(vsim_rule *r, rule_ctx *c)
 
         if (!e)
             continue;
-        mode = follow_mode(r, ts, r->tensors[k], (int)c->step->mode);
+        if (vsim) {
+            const rule_pval *m = vsim_rule_p(r, "mode");
+
+            mode = !m->set || m->i == c->step->mode ? (int)c->step->mode : -1;
+        } else {
+            mode = follow_mode(vsim_rule_p(r, "mode"), ts, r->tensors[k], (int)c->step->mode);
+        }
         if (mode == -2)
             return vsim_fail(VSIM_ENOMEM, "out of memory");
         v = vsim_rule_scalar(e);
@@ -249,7 +324,8 @@ static int lnd_eval(vsim_rule *r, rule_ctx *c)
         t = get_track(ts, r->tensors[k], mode);
         if (!t)
             return vsim_fail(VSIM_ENOMEM, "out of memory");
-        rc = lnd_one(c, r, t, vsim_rule_tensor_name(c, r->tensors[k]), v);
+        rc = vsim ? lnd_vsim(c, r, t, vsim_rule_tensor_name(c, r->tensors[k]), v)
+                  : lnd_one(c, r, t, vsim_rule_tensor_name(c, r->tensors[k]), v);
         if (rc < 0)
             return vsim_errstatus() ? vsim_errstatus() : VSIM_ENOMEM;
         fired |= rc == 1;
@@ -266,6 +342,8 @@ static const rule_pdef overfit_params[] = {
     { "patience", RULE_P_INT, "1", "evaluations in a row over ratio_threshold before firing" },
     { "ratio_threshold", RULE_P_DOUBLE, "0.1",
       "(validation - mean training loss) / mean training loss above which it counts" },
+    { "min_rise", RULE_P_DOUBLE, "0.01", "vsim: the validation loss must also be above its "
+      "best so far by more than this fraction (a gap alone is not overfitting)" },
 };
 
 static int loss_bind(vsim_rule *r, rule_ctx *c)
@@ -288,6 +366,7 @@ static int overfit_eval(vsim_rule *r, rule_ctx *c)
         const char *name = vsim_rule_tensor_name(c, r->tensors[k]);
         track *t = e ? get_track(ts, r->tensors[k], 0) : NULL;
         double v = e ? vsim_rule_scalar(e) : (double)NAN, mean, ratio;
+        int rising;
 
         if (!e || isnan(v))
             continue;
@@ -306,7 +385,13 @@ static int overfit_eval(vsim_rule *r, rule_ctx *c)
         t->sum = 0.0;
         t->n_sum = 0;
         evaluated = 1;
-        t->over = ratio > thr ? t->over + 1 : 0;
+        /* vsim: overfitting is the validation loss getting worse while the gap is wide;
+         * a steady generalisation gap of a model still improving is not */
+        rising = r->smdebug || (!isnan(t->best) && v > t->best * (1.0 + vsim_rule_p(r,
+                                                                  "min_rise")->d));
+        if (isnan(t->best) || v < t->best)
+            t->best = v;
+        t->over = ratio > thr && rising ? t->over + 1 : 0;
         if (t->over >= patience) {
             fired = 1;
             rc = vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, ratio, thr,
@@ -322,13 +407,54 @@ static int overfit_eval(vsim_rule *r, rule_ctx *c)
 /* ---- Overtraining ------------------------------------------------------------------------- */
 
 static const rule_pdef overtraining_params[] = {
-    { "patience_train", RULE_P_INT, "5", "training steps without a new optimum before firing" },
-    { "patience_validation", RULE_P_INT, "10",
+    { "patience_train", RULE_P_INT, "5", "training steps (vsim: windows) without a new "
+      "optimum before firing" },
+    { "patience_validation", RULE_P_INT, "2",
       "validation steps without a new optimum before firing" },
-    { "delta", RULE_P_DOUBLE, "0.1",
+    { "delta", RULE_P_DOUBLE, "0.01",
       "relative improvement (fraction of the best loss) that makes a new optimum" },
     { "tensor_regex", RULE_P_STRING, "None", "regexes of loss tensors; None: collection losses" },
+    { "window", RULE_P_INT, "10", "vsim: training losses are judged on means of this many "
+      "values (an evaluation is one value)" },
+    { "z", RULE_P_DOUBLE, "3", "vsim: a new optimum must also be beyond z standard errors" },
 };
+
+/*
+ * Overtraining with vsim semantics: TRAIN losses judged on means of `window`
+ * values (one check a window), EVAL losses one value an evaluation; a new optimum
+ * must be below the best by more than max(delta of it, z standard errors of the
+ * two window means). Fires when patience_train windows (patience_validation
+ * evaluations) went by without one. 1 fired, 0 evaluated, 2 not checked, < 0 error.
+ */
+static int overtraining_vsim(rule_ctx *c, const vsim_rule *r, track *t, const char *name,
+                             double v)
+{
+    const int eval = t->mode == VSIM_MODE_EVAL;
+    const size_t w = eval ? 1 : (size_t)vsim_rule_p(r, "window")->i;
+    const int64_t patience = vsim_rule_p(r, eval ? "patience_validation" : "patience_train")->i;
+    const double delta = vsim_rule_p(r, "delta")->d, z = vsim_rule_p(r, "z")->d;
+    double m, se;
+
+    if (vsim_rule_series_push(&t->s, c->step->mode_step, c->step->step, v))
+        return -1;
+    if (t->s.n < w || t->s.n % w)
+        return 2;
+    window_stats(&t->s, t->s.n - w, w, &m, &se);
+    if (isnan(t->best) ||
+        m < t->best - fmax(delta * fabs(t->best), z * sqrt(se * se + t->best_se * t->best_se))) {
+        t->best = m;
+        t->best_se = se;
+        t->since = 0;
+        return 0;
+    }
+    if (++t->since < patience)
+        return 0;
+    return vsim_rule_emit(c, VSIM_RULE_FIRED, name, -1, (double)t->since, (double)patience,
+                          "%s (%s): no new optimum (below %.6g by more than %.3g of it and "
+                          "%.3g standard errors) for %lld %s", name,
+                          vsim_mode_name((vsim_mode)t->mode), t->best, delta, z,
+                          (long long)t->since, eval ? "evaluations" : "windows") ? -1 : 1;
+}
 
 static int overtraining_eval(vsim_rule *r, rule_ctx *c)
 {
@@ -344,13 +470,26 @@ static int overtraining_eval(vsim_rule *r, rule_ctx *c)
         const char *name = vsim_rule_tensor_name(c, r->tensors[k]);
         const int64_t patience = vsim_rule_p(r, mode == VSIM_MODE_TRAIN ? "patience_train"
                                                                         : "patience_validation")->i;
-        track *t = e ? get_track(ts, r->tensors[k], mode) : NULL;
+        /* vsim: the validation loss once it exists (smooth), the training loss before */
+        int follow = r->smdebug || !e ? mode : follow_mode(NULL, ts, r->tensors[k], mode);
+        track *t = e && follow == mode ? get_track(ts, r->tensors[k], mode) : NULL;
         double v = e ? vsim_rule_scalar(e) : (double)NAN;
 
-        if (!e || isnan(v))
+        if (follow == -2)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        if (!e || isnan(v) || follow != mode)
             continue;
         if (!t)
             return vsim_fail(VSIM_ENOMEM, "out of memory");
+        if (!r->smdebug) {
+            int o = overtraining_vsim(c, r, t, name, v);
+
+            if (o < 0)
+                return vsim_errstatus() ? vsim_errstatus() : VSIM_ENOMEM;
+            fired |= o == 1;
+            evaluated |= o <= 1;
+            continue;
+        }
         evaluated = 1;
         if (isnan(t->best) || v < t->best - delta * fabs(t->best)) {
             t->best = v;
@@ -440,14 +579,18 @@ static int stalled_idle(vsim_rule *r, rule_ctx *c, int final)
 
 const rule_def vsim_rules_loss_defs[] = {
     { "LossNotDecreasing",
-      "fires when a loss did not decrease (by more than diff_percent) against the newest saved "
-      "step at least num_steps behind, or rose more than increase_threshold_percent above its "
-      "minimum; checked every num_steps steps of the mode followed",
+      "vsim: fires when a loss's window mean (num_steps training values; one evaluation) "
+      "made no progress since the first window (diff_percent, z standard errors), or rose "
+      "more than increase_threshold_percent (and z standard errors) above its best window; "
+      "smdebug: when a loss did not decrease (by more than diff_percent) against the newest "
+      "saved step at least num_steps behind, or rose more than increase_threshold_percent "
+      "above its minimum; checked every num_steps steps of the mode followed",
       lnd_params, VSIM_ARRAY_LEN(lnd_params), lnd_setup, lnd_bind, lnd_eval, NULL,
       tracks_destroy },
     { "Overfit",
       "fires when (validation loss - mean training loss since the previous evaluation) / mean "
-      "training loss exceeds ratio_threshold for patience evaluations in a row",
+      "training loss exceeds ratio_threshold for patience evaluations in a row (vsim: while "
+      "the validation loss is more than min_rise above its best)",
       overfit_params, VSIM_ARRAY_LEN(overfit_params), tracks_setup, loss_bind, overfit_eval,
       NULL, tracks_destroy },
     { "Overtraining",

@@ -59,6 +59,13 @@ void vsim_rules_destroy(vsim_rules *rs);   /* NULL is a no-op */
  * combination (e.g. AllZero without collection_names or tensor_regex).
  */
 int vsim_rules_add(vsim_rules *rs, const char *spec);
+/*
+ * The semantics of the rules added from now on (default "vsim"): "smdebug" gives
+ * every rule smdebug's defaults and algorithm, "vsim" the noise-aware defaults
+ * measured on the labelled corpus (docs/rules.md). A rule's own parameter
+ * semantics=vsim|smdebug overrides it. VSIM_EINVAL for another name.
+ */
+int vsim_rules_set_semantics(vsim_rules *rs, const char *name);
 /* Add every rule of a file: one spec per line; '#' starts a comment; blank lines skipped. */
 int vsim_rules_add_file(vsim_rules *rs, const char *path);
 /* The default set: LossNotDecreasing, VanishingGradient, ExplodingTensor, WeightUpdateRatio,

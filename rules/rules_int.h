@@ -34,6 +34,12 @@ typedef struct rule_pdef {
     const char *help;         /* one line for --list */
 } rule_pdef;
 
+/*
+ * The default of parameter param of rule under semantics=smdebug where it differs
+ * from the vsim default in its rule_pdef (engine.c keeps the one table); NULL: the same.
+ */
+VSIM_INTERNAL const char *vsim_rule_smdebug_default(const char *rule, const char *param);
+
 typedef struct rule_pval {
     int set;                  /* 0: None */
     long long i;
@@ -139,6 +145,7 @@ struct vsim_rule {
     int ended;
     int had_tensors;                  /* some bound tensor was present at some step */
     int fired_before;                 /* actions already ran */
+    int smdebug;                      /* semantics=smdebug: smdebug's defaults and algorithm */
     vsim_rule_summary sum;
 };
 
@@ -146,6 +153,7 @@ struct vsim_rules {
     vsim_rule **rules;
     size_t n_rules;
     int used;                         /* vsim_rules_run was called */
+    int smdebug;                      /* rules added from now on default to semantics=smdebug */
 };
 
 /* The context of one evaluation. */

@@ -1,6 +1,9 @@
 #!/bin/bash
 # vsim-rules offline: each built-in rule fires on a synthetic run built to trigger
 # it and stays silent on a healthy one; bad input gives usage errors; exit codes.
+# The scenarios pin smdebug's semantics (--semantics smdebug: a problem from step 30
+# of 60, inside the vsim defaults' warm-up); t0830 measures the vsim defaults on the
+# labelled corpus of trained runs.
 . "$(dirname "$0")/lib.sh"
 M=$BUILD/tests/helpers/rules-mkrun
 R=$BIN/vsim-rules
@@ -12,7 +15,7 @@ ALL=(-r LossNotDecreasing:mode=TRAIN -r VanishingGradient -r ExplodingTensor -r 
      -r ReconstructionStalled:mode=TRAIN)
 # first_fired RUN: "Rule:step" for every rule that fired, from the JSON summary
 first_fired() {
-    "$R" "$1" "${ALL[@]}" -f json | $PYTHON -c '
+    "$R" "$1" --semantics smdebug "${ALL[@]}" -f json | $PYTHON -c '
 import sys, json
 for line in sys.stdin:
     o = json.loads(line)
@@ -71,7 +74,7 @@ printf '# rules\nDeadRelu  # dead units\n\nAllZero\n' >"$TMP/rules.txt"
 expect_exit 2 "rules file: AllZero without selection" "$R" "$TMP/healthy" -F "$TMP/rules.txt"
 expect_grep "rules file line" "rules.txt:4: rule AllZero: give collection_names or tensor_regex" "$TMP/err"
 printf '# rules\nDeadRelu  # dead units\n\nLossNotDecreasing:mode=TRAIN, num_steps=5\n' >"$TMP/rules.txt"
-expect_exit 3 "rules file" "$R" "$TMP/plateau" -F "$TMP/rules.txt"
+expect_exit 3 "rules file" "$R" "$TMP/plateau" --semantics smdebug -F "$TMP/rules.txt"
 expect_exit 1 "not a run" "$R" "$TMP/nowhere"
 # tensors that never appear: reported once, not per step
 expect_exit 0 "missing tensors" "$R" "$TMP/healthy" -r "AllZero:tensor_regex=^nothing$"
@@ -79,7 +82,7 @@ check "missing reported once on stdout" test "$(grep -c '"step": -1' "$TMP/out")
 check "missing reported once on stderr" test "$(grep -c 'never appeared' "$TMP/err")" -eq 1
 expect_grep "no_tensors in summary" '"no_tensors": true' "$TMP/out"
 # table format, --all, --list, --record
-expect_exit 3 "table" "$R" "$TMP/plateau" -f table -r LossNotDecreasing:mode=TRAIN
+expect_exit 3 "table" "$R" "$TMP/plateau" -f table -r LossNotDecreasing:mode=TRAIN,semantics=smdebug
 expect_grep "table row" "^44 +LossNotDecreasing +fired +loss/total" "$TMP/out"
 expect_grep "table summary" "^LossNotDecreasing +5 +2 +44" "$TMP/out"
 expect_exit 0 "--all" "$R" "$TMP/healthy" -a -r VanishingGradient
@@ -111,7 +114,7 @@ ReconstructionStalled reconstruction_stalled
 LIST
 expect_grep "--list has defaults" "increase_threshold_percent +number, default 5" "$TMP/out"
 # smdebug's snake_case names work wherever a rule is named, with the same verdicts.
-expect_exit 3 "--rule loss_not_decreasing" "$R" "$TMP/plateau" -f table \
+expect_exit 3 "--rule loss_not_decreasing" "$R" "$TMP/plateau" -f table --semantics smdebug \
     -r loss_not_decreasing:mode=TRAIN
 expect_grep "snake_case name, same verdict" "^44 +LossNotDecreasing +fired +loss/total" "$TMP/out"
 expect_exit 3 "--rule exploding_tensor" "$R" "$TMP/nan" -r exploding_tensor
@@ -119,7 +122,8 @@ expect_grep "exploding_tensor fires" '"rule": "ExplodingTensor", "result": "fire
     "$TMP/out"
 printf 'dead_relu   # smdebug spelling\nvanishing_gradient:threshold=1e-7\nlossnotdecreasing\n' \
     >"$TMP/snake.rules"
-expect_exit 3 "rules file with snake_case names" "$R" "$TMP/deadrelu" -F "$TMP/snake.rules" -f json
+expect_exit 3 "rules file with snake_case names" "$R" "$TMP/deadrelu" --semantics smdebug \
+    -F "$TMP/snake.rules" -f json
 expect_grep "rules file: DeadRelu fired" '"rule": "DeadRelu", "result": "fired", "step": 33' \
     "$TMP/out"
 expect_grep "rules file: three rules" '"rules": \[\{"rule": "DeadRelu".*"rule": "VanishingGradient".*"rule": "LossNotDecreasing"' "$TMP/out"
@@ -127,7 +131,8 @@ expect_exit 2 "unknown snake_case name" "$R" "$TMP/plateau" -r loss_not_decreasi
 expect_grep "names the unknown rule" "unknown rule 'loss_not_decreasin'" "$TMP/err"
 expect_exit 2 "half-snake spelling refused" "$R" "$TMP/plateau" -r dead_re_lu
 ls -R "$TMP/plateau" >"$TMP/before"
-expect_exit 3 "--record" "$R" "$TMP/plateau" --record -r LossNotDecreasing:mode=TRAIN
+expect_exit 3 "--record" "$R" "$TMP/plateau" --record --semantics smdebug \
+    -r LossNotDecreasing:mode=TRAIN
 check "record: two verdicts" test "$(wc -l <"$TMP/plateau/rules/verdicts.jsonl")" -eq 2
 ls -R "$TMP/plateau" | grep -v -e '^rules$' -e verdicts.jsonl -e '/rules:$' -e '^$' >"$TMP/after"
 check "record touches nothing else" diff <(grep -v '^$' "$TMP/before") "$TMP/after"

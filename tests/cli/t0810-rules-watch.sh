@@ -1,12 +1,13 @@
 #!/bin/bash
 # vsim-rules --watch: a writer produces a run whose loss plateaus from train step 25;
 # the watcher fires LossNotDecreasing, writes STOP, the writer stops; the steps saved
-# after the plateau began and after the firing are counted and reported.
+# after the plateau began and after the firing are counted and reported. The rules
+# run with smdebug semantics (a plateau judged against the step num_steps back).
 . "$(dirname "$0")/lib.sh"
 M=$BUILD/tests/helpers/rules-mkrun
 R=$BIN/vsim-rules
 PLATEAU=25
-$R "$TMP/live" --watch --poll-ms 50 --timeout 60 --on-fire stop -r LossNotDecreasing \
+$R "$TMP/live" --watch --poll-ms 50 --timeout 60 --on-fire stop -r LossNotDecreasing:semantics=smdebug \
     -r ExplodingTensor >"$TMP/w.out" 2>"$TMP/w.err" &
 watcher=$!
 sleep 0.2   # the watcher waits for run.json to appear
@@ -31,16 +32,16 @@ expect_grep "summary ended" '"type": "summary", "steps": [0-9]+, "last_step": '"
 sleep 30 &
 victim=$!
 $M plateau "$TMP/plateau" --eval-every 0 >/dev/null
-expect_exit 3 "signal action" "$R" "$TMP/plateau" -r LossNotDecreasing --on-fire signal:$victim:TERM
+expect_exit 3 "signal action" "$R" "$TMP/plateau" -r LossNotDecreasing:semantics=smdebug --on-fire signal:$victim:TERM
 wait $victim 2>/dev/null; vrc=$?
 check "victim got SIGTERM (exit $vrc)" test $vrc -eq 143
 # OpenMP's idle threads sleep (vsim_cli_omp_passive re-executes with
 # OMP_WAIT_POLICY=passive), and actions still see the user's environment
-expect_exit 3 "exec action" "$R" "$TMP/plateau" -r LossNotDecreasing \
+expect_exit 3 "exec action" "$R" "$TMP/plateau" -r LossNotDecreasing:semantics=smdebug \
     --on-fire "exec:env > $TMP/action-env; tr '\\0' '\\n' </proc/\$PPID/environ > $TMP/parent-env"
 check "the rules process ran with OMP_WAIT_POLICY=passive" grep -qx OMP_WAIT_POLICY=passive "$TMP/parent-env"
 check "the action does not inherit it" sh -c "! grep -q -e OMP_WAIT_POLICY -e VSIM_OMP '$TMP/action-env'"
-OMP_WAIT_POLICY=active "$R" "$TMP/plateau" -r LossNotDecreasing --on-fire "exec:env > $TMP/action-env" >/dev/null
+OMP_WAIT_POLICY=active "$R" "$TMP/plateau" -r LossNotDecreasing:semantics=smdebug --on-fire "exec:env > $TMP/action-env" >/dev/null
 check "a user's OMP_WAIT_POLICY is kept" grep -qx OMP_WAIT_POLICY=active "$TMP/action-env"
 # timeout: a run that never ends
 $M healthy "$TMP/slow" --steps 3 >/dev/null

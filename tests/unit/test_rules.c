@@ -206,7 +206,7 @@ static void test_loss_not_decreasing_steps(void)
     int64_t steps[10], fs[8], refs[8];
     float v[10];
     const char *dir = newdir("lnd");
-    const char *specs[] = { "LossNotDecreasing:num_steps=10", NULL };
+    const char *specs[] = { "LossNotDecreasing:num_steps=10,semantics=smdebug", NULL };
     got g;
 
     for (int i = 0; i < 10; i++) {
@@ -237,13 +237,13 @@ static void test_loss_edges(void)
 {
     int64_t steps[4] = { 0, 10, 20, 30 }, fs[4];
     float v[4] = { 1.0f, 0.5f, 0.4f, 0.424f }, v2[4] = { 1.0f, 0.5f, 0.4f, 0.416f };
-    const char *specs[] = { "LossNotDecreasing:diff_percent=-100", NULL };
+    const char *specs[] = { "LossNotDecreasing:diff_percent=-100,semantics=smdebug", NULL };
     got g;
 
-    lnd_edge("lnd1", 0.875f, "LossNotDecreasing:diff_percent=12.5", 1, "12.5% drop: fires");
-    lnd_edge("lnd2", 0.875f, "LossNotDecreasing:diff_percent=12.4", 0, "12.5% drop > 12.4");
-    lnd_edge("lnd3", 1.0f, "LossNotDecreasing", 1, "flat loss fires with diff_percent 0");
-    lnd_edge("lnd4", 0.99f, "LossNotDecreasing", 0, "any decrease passes diff_percent 0");
+    lnd_edge("lnd1", 0.875f, "LossNotDecreasing:diff_percent=12.5,semantics=smdebug", 1, "12.5% drop: fires");
+    lnd_edge("lnd2", 0.875f, "LossNotDecreasing:diff_percent=12.4,semantics=smdebug", 0, "12.5% drop > 12.4");
+    lnd_edge("lnd3", 1.0f, "LossNotDecreasing:semantics=smdebug", 1, "flat loss fires with diff_percent 0");
+    lnd_edge("lnd4", 0.99f, "LossNotDecreasing:semantics=smdebug", 0, "any decrease passes diff_percent 0");
     /* increase_threshold_percent 5: 0.424 is 6 % above the minimum 0.4, 0.416 is 4 %. */
     write_series(newdir("inc1"), "loss/total", "losses", steps, 4, v, 1, 1, NULL);
     write_series(newdir("inc2"), "loss/total", "losses", steps, 4, v2, 1, 1, NULL);
@@ -251,6 +251,41 @@ static void test_loss_edges(void)
     VT_CHECK(n_fired(&g, fs, NULL, 4) == 1 && fs[0] == 30, "6% above the minimum fires");
     run_rules(newdir("inc2"), specs, &g, 0, NULL);
     VT_CHECK(n_fired(&g, fs, NULL, 4) == 0, "4% above the minimum does not");
+}
+
+/* vsim: window means of 10 values, the first window as the reference, warm-up 100. */
+static void test_loss_vsim(void)
+{
+    enum { N = 130 };
+    int64_t steps[N], fs[32], refs[32];
+    float flat[N], learn[N], rise[N];
+    const char *dflt[] = { "LossNotDecreasing", NULL };
+    const char *nowarm[] = { "LossNotDecreasing:warmup_steps=0", NULL };
+    got g;
+
+    for (int i = 0; i < N; i++) {
+        /* a deterministic +-10 % "minibatch" wobble on every curve */
+        float wob = (float)(0.1 * ((i * 7919) % 13 - 6) / 6.0);
+
+        steps[i] = i;
+        flat[i] = 1.0f + 0.1f * wob;
+        learn[i] = (1.0f + wob * 0.5f) / (1.0f + (float)i / 10.0f);
+        rise[i] = i < 60 ? learn[i] : learn[59] * (1.0f + 0.02f * (float)(i - 59)) * (1.0f + wob * 0.2f);
+    }
+    write_series(newdir("lv1"), "loss/total", "losses", steps, N, flat, 1, 1, NULL);
+    write_series(newdir("lv2"), "loss/total", "losses", steps, N, learn, 1, 1, NULL);
+    write_series(newdir("lv3"), "loss/total", "losses", steps, N, rise, 1, 1, NULL);
+    VT_CHECK(run_rules(newdir("lv1"), dflt, &g, 0, NULL) == 0, "run flat");
+    VT_CHECK(n_fired(&g, fs, refs, 32) == 3 && fs[0] == 109 && refs[0] == 9,
+             "flat: no progress, first judged at the check after warm-up (109, vs step 9)");
+    VT_CHECK(fs[1] == 119 && fs[2] == 129, "... then every num_steps");
+    VT_CHECK(run_rules(newdir("lv1"), nowarm, &g, 0, NULL) == 0 && n_fired(&g, fs, NULL, 32) ==
+             12 && fs[0] == 19, "warmup_steps=0: from the first check with two windows (19)");
+    VT_CHECK(run_rules(newdir("lv2"), dflt, &g, 0, NULL) == 0 && n_fired(&g, fs, NULL, 32) == 0,
+             "a noisy but learning loss never fires");
+    VT_CHECK(run_rules(newdir("lv3"), dflt, &g, 0, NULL) == 0 && n_fired(&g, fs, NULL, 32) >= 1,
+             "a loss rising 2 % a step fires");
+    VT_CHECK(fs[0] > 60 && fs[0] <= 89, "... within three windows of the turn at 60");
 }
 
 /* smdebug: the last num_steps *available* steps, not necessarily consecutive. */
@@ -298,7 +333,7 @@ static void dead_relu_case(const char *name, int n_dead, size_t want, const char
     static const char model[] = "{\"layers\": [{\"name\": \"enc/fc1\", \"act\": \"relu\"}]}";
     int64_t steps[1] = { 0 }, fs[2];
     float v[64];
-    const char *specs[] = { "DeadRelu", NULL };
+    const char *specs[] = { "DeadRelu:semantics=smdebug", NULL };
     got g;
 
     for (int b = 0; b < 4; b++)
@@ -473,7 +508,7 @@ static void test_record_and_exec(void)
 {
     int64_t steps[2] = { 0, 10 };
     float v[2] = { 1, 1 };
-    const char *specs[] = { "LossNotDecreasing", NULL };
+    const char *specs[] = { "LossNotDecreasing:semantics=smdebug", NULL };
     char cmd[600], path[600];
     vsim_buf text = VSIM_BUF_INIT;
     vsim_action act;
@@ -630,6 +665,7 @@ int main(void)
     test_actions();
     test_loss_not_decreasing_steps();
     test_loss_edges();
+    test_loss_vsim();
     test_unchanged();
     test_allzero_edge();
     dead_relu_case("dr8", 8, 0, "dead 8 of 16 (50%, not more than 50)");
