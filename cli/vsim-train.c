@@ -17,12 +17,14 @@
 #include "trainer/train.h"
 
 static const vsim_cli cli = {
-    "vsim-train", "--data FILE.h5 --out RUN [options] | --embed --model-file M.h5 --data "
-    "FILE.h5 --out OUT.h5",
+    "vsim-train", "--data FILE.h5 --out RUN [options] | --resume RUN [--threads T] | --embed "
+    "--model-file M.h5 --data FILE.h5 --out OUT.h5",
     "Train the visual-similarity autoencoder and capture the run (shards, END, model.h5).",
     "Models: wide, slim, or a spec such as input=64,conv=32-64-128-256,fc=512-256-64.\n"
     "Losses: l2, ssim, l2+ssim, or A*l2+B*ssim. Decay: none, step:GAMMA:EVERY, "
-    "exp:GAMMA:EVERY.\nA STOP file in RUN stops training after the current step.\n",
+    "exp:GAMMA:EVERY.\nA STOP file in RUN stops training after the current step.\n"
+    "--resume continues RUN from its last checkpoint (RUN/checkpoint.h5, written every\n"
+    "--checkpoint-interval steps and at the end) with the run's own parameters.\n",
     0, 0
 };
 
@@ -80,12 +82,55 @@ static char *argv_json(int argc, char **argv)
     return vsim_buf_detach(&b, NULL);
 }
 
+static void print_result(const vsim_train_result *res)
+{
+    printf("status\t%s\nsteps\t%lld\nloss\t%.6g\neval_loss\t%.6g\nimages_per_s\t%.1f\n"
+           "images_per_s_steady\t%.1f\nparams\t%zu\n", res->status, (long long)res->steps,
+           res->last_loss, res->last_eval_loss, res->images_per_s, res->images_per_s_steady,
+           res->n_params);
+}
+
+/* --resume RUN: the run's parameters from its checkpoint, a few overridable. */
+static int resume_run(const char *run, vsim_train_saved *s, int threads, int no_fsync,
+                      int sync_fsync, progress_state *ps)
+{
+    vsim_train_result res;
+    int rc;
+
+    if (threads < -1)
+        vsim_cli_usage_error(&cli, "bad --threads");
+    if (vsim_train_saved_load(run, s))
+        return vsim_cli_error(cli.prog);
+    if (threads >= 0)
+        s->p.n_threads = threads;
+    if (no_fsync || sync_fsync)
+        s->p.durable = no_fsync ? VSIM_DURABLE_NONE : VSIM_DURABLE_SYNC;
+    s->p.progress = print_progress;
+    s->p.progress_ctx = ps;
+    if (!ps->silent && s->next_step < s->p.steps)
+        fprintf(stderr, "vsim-train: resuming %s at step %lld of %lld\n", run,
+                (long long)s->next_step, (long long)s->p.steps);
+    vsim_layer_blas_init();
+    rc = vsim_train_run(s->data, run, &s->p, &res);
+    if (!rc && !strcmp(res.status, "completed") && res.steps == 0) {
+        if (!ps->silent)
+            fprintf(stderr, "vsim-train: %s has completed; nothing to resume\n", run);
+        res.steps = s->p.steps;
+    }
+    vsim_train_saved_release(s);
+    if (rc && rc != VSIM_ENUMERIC)
+        return vsim_cli_error(cli.prog);
+    print_result(&res);
+    return rc ? vsim_cli_error(cli.prog) : VSIM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     vsim_train_params p = VSIM_TRAIN_PARAMS_INIT;
     vsim_train_result res;
     progress_state ps = { getenv("VSIM_QUIET") != NULL, vsim_cli_quiet() };
-    const char *data = NULL, *out = NULL, *device = "cpu", *model_file = NULL;
+    const char *data = NULL, *out = NULL, *device = "cpu", *model_file = NULL, *resume = NULL;
+    vsim_train_saved saved;
     int64_t seed = 1;
     int embed = 0, no_fsync = 0, sync_fsync = 0, first, rc, dev;
     char *args;
@@ -122,13 +167,24 @@ int main(int argc, char **argv)
                           "inject a fault (repeatable; CPU): nan@S, dead-relu@S, freeze@S, "
                           "constant-input, zero-init, init-scale=X, collapse@S, stall@S, "
                           "eval-drift@S, grad-scale@S (see the manual)", add_fault),
+        VSIM_OPT_STRING(0, "resume", &resume, "RUN",
+                        "continue RUN from its last checkpoint (with the run's parameters; "
+                        "--threads and the fsync options may be given)"),
         VSIM_OPT_FLAG(0, "embed", &embed, "write latent vectors of --data under --model-file"),
         VSIM_OPT_STRING(0, "model-file", &model_file, "M.h5", "saved model for --embed"),
         VSIM_OPT_END
     };
 
     p.steps = -1;   /* not given */
+    p.n_threads = -1;
     vsim_cli_parse(&cli, opts, argc, argv, &first);
+    if (resume && (data || out || embed || model_file || p.steps >= 0))
+        vsim_cli_usage_error(&cli, "--resume takes the run's own parameters; only --threads, "
+                             "--no-fsync and --sync-fsync may be given with it");
+    if (resume)
+        return resume_run(resume, &saved, p.n_threads, no_fsync, sync_fsync, &ps);
+    if (p.n_threads == -1)
+        p.n_threads = 0;
     if (p.steps >= 0 && p.epochs > 0.0)
         vsim_cli_usage_error(&cli, "give --steps or --epochs, not both");
     if (p.steps < 0)
@@ -161,10 +217,7 @@ int main(int argc, char **argv)
     vsim_free(args);
     if (rc && rc != VSIM_ENUMERIC)
         return vsim_cli_error(cli.prog);
-    printf("status\t%s\nsteps\t%lld\nloss\t%.6g\neval_loss\t%.6g\nimages_per_s\t%.1f\n"
-           "images_per_s_steady\t%.1f\nparams\t%zu\n", res.status, (long long)res.steps,
-           res.last_loss, res.last_eval_loss, res.images_per_s, res.images_per_s_steady,
-           res.n_params);
+    print_result(&res);
     if (rc)
         return vsim_cli_error(cli.prog);
     return VSIM_EXIT_OK;

@@ -216,7 +216,7 @@ static int writer_alloc(const char *dir, const vsim_writer_params *p, vsim_write
     w->worker = p->worker;
     w->n_workers = p->n_workers;
     w->durable = p->durable;
-    w->created = now_seconds();
+    w->created = p->created > 0 ? p->created : now_seconds();
     w->last_step = -1;
     w->dir = trim_dir(dir);
     w->run_id = p->run_id ? vsim_strdup(p->run_id) : (w->dir ? default_run_id(w->dir, w->created)
@@ -1013,4 +1013,14 @@ void vsim_writer_destroy(vsim_writer *w)
 const char *vsim_writer_dir(const vsim_writer *w)
 {
     return w->dir;
+}
+
+const char *vsim_writer_run_id(const vsim_writer *w)
+{
+    return w->run_id;
+}
+
+double vsim_writer_created(const vsim_writer *w)
+{
+    return w->created;
 }

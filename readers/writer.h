@@ -42,6 +42,8 @@ typedef struct vsim_writer_params {
     const char *model_json;       /* JSON value (layers, shapes) for run.json; may be NULL */
     int durable;                  /* VSIM_DURABLE_*: when shards reach the disk (default SYNC) */
     int allow_existing;           /* 0: refuse a folder that already holds run.json */
+    double created;               /* run.json's creation time (seconds since the epoch);
+                                     0: now (a resumed run passes the original's) */
 } vsim_writer_params;
 
 /*
@@ -118,5 +120,8 @@ void vsim_writer_destroy(vsim_writer *w);
 
 /* The run directory w writes into (borrowed). */
 const char *vsim_writer_dir(const vsim_writer *w);
+/* The run id and creation time run.json records (borrowed). */
+const char *vsim_writer_run_id(const vsim_writer *w);
+double vsim_writer_created(const vsim_writer *w);
 
 #endif

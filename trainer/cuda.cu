@@ -751,6 +751,14 @@ extern "C" int vsim_cuda_create(const vsim_model *m, vsim_cuda **out)
     if (!rc && cudaMemcpy(g->params, m->params, g->n_params * sizeof(float),
                           cudaMemcpyHostToDevice) != cudaSuccess)
         rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot upload the parameters");
+    /* the Adam state too: a resumed run continues with its moments (zero for a new one) */
+    if (!rc && (cudaMemcpy(g->adam_m, m->adam_m, g->n_params * sizeof(float),
+                           cudaMemcpyHostToDevice) != cudaSuccess ||
+                cudaMemcpy(g->adam_v, m->adam_v, g->n_params * sizeof(float),
+                           cudaMemcpyHostToDevice) != cudaSuccess))
+        rc = vsim_fail(VSIM_EDEVICE, "CUDA: cannot upload the Adam moments");
+    if (!rc)
+        g->adam_t = m->adam_t;
     if (!rc && prof && !strcmp(prof, "1")) {
         g->profile = 1;
         for (int p = 0; !rc && p <= P_COUNT; p++)
@@ -1204,6 +1212,13 @@ extern "C" int vsim_cuda_download(vsim_cuda *g, vsim_model *m, unsigned what)
     if (what & VSIM_CUDA_GRADS)
         CU(cudaMemcpy(m->grads, g->grads, g->n_params * sizeof(float),
                       cudaMemcpyDeviceToHost));
+    if (what & VSIM_CUDA_ADAM) {
+        CU(cudaMemcpy(m->adam_m, g->adam_m, g->n_params * sizeof(float),
+                      cudaMemcpyDeviceToHost));
+        CU(cudaMemcpy(m->adam_v, g->adam_v, g->n_params * sizeof(float),
+                      cudaMemcpyDeviceToHost));
+        m->adam_t = g->adam_t;
+    }
     if (what & VSIM_CUDA_STATS) {
         m->grad_norm = g->grad_norm;
         memcpy(m->update_ratio, g->update_ratio, sizeof(m->update_ratio));

@@ -63,6 +63,7 @@ int vsim_cuda_eval_batch(vsim_cuda *g, const float *x, int b, const vsim_loss_sp
 #define VSIM_CUDA_STATS 1u    /* grad_norm and update_ratio of the last step */
 #define VSIM_CUDA_PARAMS 2u   /* parameters */
 #define VSIM_CUDA_GRADS 4u    /* gradients of the last step */
+#define VSIM_CUDA_ADAM 8u     /* Adam moments and step count (a checkpoint) */
 
 /* Copy the parts in `what` back into m (the model g was created from). */
 int vsim_cuda_download(vsim_cuda *g, vsim_model *m, unsigned what);

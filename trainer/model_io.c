@@ -14,6 +14,7 @@
 #include "core/vsim.h"
 #include "readers/h5.h"
 #include "trainer/model.h"
+#include "trainer/model_h5.h"
 
 /* Dataset shape of a layer's weight (rank returned) or bias (rank 1). */
 static int param_shape(const vsim_model_layer *l, int bias, hsize_t *dims)
@@ -49,7 +50,7 @@ static int write_str_attr(hid_t obj, const char *name, const char *value)
     return ok ? 0 : -1;
 }
 
-static int write_params(hid_t file, const vsim_model *m)
+int vsim_model_h5_write(hid_t file, const vsim_model *m)
 {
     hid_t lcpl = vsim_h5_lcpl_intermediate();
     int ok = lcpl >= 0;
@@ -90,7 +91,7 @@ int vsim_model_save(const vsim_model *m, const char *path)
     vsim_h5_quiet();
     file = H5Fcreate(tmp.buf, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0 || write_str_attr(file, "vsim_schema", VSIM_MODEL_SCHEMA) ||
-        write_str_attr(file, "model_spec", spec.buf) || write_params(file, m)) {
+        write_str_attr(file, "model_spec", spec.buf) || vsim_model_h5_write(file, m)) {
         rc = vsim_fail(VSIM_EIO, "%s: cannot write the model file", tmp.buf);
         goto done;
     }
@@ -142,7 +143,7 @@ static int read_spec(hid_t file, const char *path, char *out, size_t n_out)
     return ok ? VSIM_OK : vsim_fail(VSIM_EFORMAT, "%s: unreadable model_spec attribute", path);
 }
 
-static int read_params(hid_t file, const char *path, vsim_model *m)
+int vsim_model_h5_read(hid_t file, const char *path, vsim_model *m)
 {
     for (int i = 0; i < m->n_layers; i++) {
         for (int bias = 0; bias < 2; bias++) {
@@ -193,7 +194,7 @@ int vsim_model_load(const char *path, int capacity, int n_threads, vsim_model **
     if (!rc)
         rc = vsim_model_create(&spec, capacity, 0, n_threads, &m);
     if (!rc)
-        rc = read_params(file, path, m);
+        rc = vsim_model_h5_read(file, path, m);
     H5Fclose(file);
     if (rc) {
         vsim_model_destroy(m);

@@ -4,7 +4,7 @@
 # Knobs: NVCC=path (empty: no CUDA), CUDA_ARCH=sm_90.
 TRAINER_SRCS += trainer/layers.c trainer/loss.c trainer/model.c trainer/model_io.c \
                 trainer/data.c trainer/device.c trainer/capture.c trainer/train.c \
-                trainer/fault.c
+                trainer/fault.c trainer/checkpoint.c
 LIB_SRCS += $(TRAINER_SRCS) trainer/cuda_stub.c
 PROGS += vsim-train
 UNIT_TESTS += test_trainer

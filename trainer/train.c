@@ -10,11 +10,16 @@
  */
 #include "trainer/train.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -22,6 +27,7 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/vsim.h"
+#include "trainer/checkpoint.h"
 #include "trainer/data.h"
 #include "trainer/device.h"
 #include "trainer/model.h"
@@ -51,6 +57,12 @@ typedef struct job {
     float *frozen;                /* freeze fault: the layer's parameters when frozen */
     int freeze_layer;
     char model_path[4096];
+    char ckpt_path[4096];
+    int64_t start;                /* the first step of this process (resume: the checkpoint's) */
+    char data_abs[PATH_MAX];      /* the dataset and save config as absolute paths (checkpoint) */
+    char cfg_abs[PATH_MAX];
+    vsim_buf run_id;              /* resume: run.json's run id and creation time, kept */
+    double created;
 } job;
 
 /* ---- injected faults (trainer/fault.h) ------------------------------------------------- */
@@ -322,13 +334,20 @@ static int open_run(job *j, const char *data_path, const char *run_dir)
     wp.hyperparams_json = hyper.buf;
     wp.model_json = model.buf;
     wp.durable = j->p->durable;
+    if (j->p->resume) {
+        wp.allow_existing = 1;
+        wp.run_id = j->run_id.buf;
+        wp.created = j->created;
+    }
     rc = vsim_writer_open(run_dir, &wp, &j->w);
     if (!rc)
         rc = vsim_capture_defaults(j->w, j->p->save_interval);
     if (!rc && j->p->save_config)
         rc = vsim_train_save_config(j->p->save_config, j->w);
-    if (!rc && snprintf(j->model_path, sizeof(j->model_path), "%s/model.h5", run_dir) >=
-               (int)sizeof(j->model_path))
+    if (!rc && (snprintf(j->model_path, sizeof(j->model_path), "%s/model.h5", run_dir) >=
+                    (int)sizeof(j->model_path) ||
+                snprintf(j->ckpt_path, sizeof(j->ckpt_path), "%s/" VSIM_CHECKPOINT_FILE,
+                         run_dir) >= (int)sizeof(j->ckpt_path)))
         rc = vsim_fail(VSIM_EINVAL, "%s: path too long", run_dir);
 done:
     vsim_buf_release(&hyper);
@@ -607,17 +626,32 @@ static int pause_after(const job *j, int64_t s)
            (p->checkpoint_interval > 0 && (s + 1) % p->checkpoint_interval == 0);
 }
 
-static int checkpoint(job *j)
+/*
+ * model.h5 and checkpoint.h5 at a step boundary: next is the first step not
+ * yet trained (the order, position and RNG are then those its batch starts from).
+ */
+static int checkpoint(job *j, int64_t next)
 {
-    int rc = sync_host(j);
+    vsim_ckpt c = { .next_step = next, .global = j->global, .n_evals = j->n_evals,
+                    .pos = j->pos, .n_order = j->n_train, .order = j->order,
+                    .run_id = vsim_writer_run_id(j->w), .created = vsim_writer_created(j->w) };
+    int rc = j->gpu ? vsim_cuda_download(j->gpu, j->m, VSIM_CUDA_PARAMS | VSIM_CUDA_ADAM)
+                    : VSIM_OK;
 
-    return rc ? rc : vsim_model_save(j->m, j->model_path);
+    memcpy(c.rng, j->rng.s, sizeof(c.rng));
+    if (!rc)
+        rc = vsim_model_save(j->m, j->model_path);
+    if (!rc)
+        rc = vsim_ckpt_save(j->ckpt_path, j->m, &c, j->p, j->data_abs,
+                            j->cfg_abs[0] ? j->cfg_abs : NULL, j->steps);
+    return rc;
 }
 
 static void report(job *j, int64_t done, const vsim_loss_value *v, double t0)
 {
-    double el = vsim_clock_s() - t0, ips = el > 0 ? (double)done * j->p->batch / el : 0.0;
-    double eta = done > 0 ? el / (double)done * (double)(j->steps - done) : 0.0;
+    int64_t here = done - j->start;   /* steps this process trained */
+    double el = vsim_clock_s() - t0, ips = el > 0 ? (double)here * j->p->batch / el : 0.0;
+    double eta = here > 0 ? el / (double)here * (double)(j->steps - done) : 0.0;
     char msg[160];
 
     if (!j->p->progress)
@@ -659,11 +693,19 @@ static int run_loop(job *j, vsim_train_result *res)
     const vsim_train_params *p = j->p;
     vsim_loss_value v = { NAN, NAN, NAN, NAN };
     double t0 = vsim_clock_s(), t1 = t0, eval_loss = NAN, end;
-    int64_t s = 0;
+    int64_t s = j->start, here;
     int rc = VSIM_OK, launch_rc = VSIM_OK, diverged = 0, stopped = 0, queued = 0;
 
     j->params_at = -1;
-    for (s = 0; s < j->steps; s++) {
+    /* a resumed run whose last process stopped before the evaluation due after its
+     * last step (a progress callback's stop) does it first */
+    if (p->eval_interval > 0 && s > 0 && s % p->eval_interval == 0 && s < j->steps &&
+        j->n_evals < s / p->eval_interval)
+        rc = evaluate(j, &eval_loss);
+    /* a fresh run saves its starting point, so that it can be resumed from step 0 */
+    if (!rc && s == 0 && p->checkpoint_interval > 0)
+        rc = checkpoint(j, 0);
+    for (; !rc && s < j->steps; s++) {
         if (!queued && vsim_writer_stop_requested(j->w)) {
             stopped = 1;
             break;
@@ -674,7 +716,7 @@ static int run_loop(job *j, vsim_train_result *res)
             if (!rc)
                 rc = gpu_finish(j, s, &v, &diverged);
             if (!rc && !diverged) {
-                if (s == 0)
+                if (s == j->start)
                     t1 = vsim_clock_s();
                 report(j, s + 1, &v, t0);
                 /* queue the next step now unless something must happen between the
@@ -700,7 +742,7 @@ static int run_loop(job *j, vsim_train_result *res)
             rc = train_step(j, s, &v, &diverged);
             if (rc)
                 break;
-            if (s == 0)
+            if (s == j->start)
                 t1 = vsim_clock_s();
             report(j, s + 1, &v, t0);
         }
@@ -714,23 +756,123 @@ static int run_loop(job *j, vsim_train_result *res)
             (rc = evaluate(j, &eval_loss)))
             break;
         if (p->checkpoint_interval > 0 && (s + 1) % p->checkpoint_interval == 0 &&
-            (rc = checkpoint(j)))
+            (rc = checkpoint(j, s + 1)))
             break;
     }
     end = vsim_clock_s();
     res->seconds = end - t0;
     res->steps = diverged ? s + 1 : s;
     res->last_loss = v.total;
-    res->images_per_s = res->seconds > 0 ? (double)res->steps * p->batch / res->seconds : 0;
-    res->images_per_s_steady = res->steps > 1 && end > t1
-                                   ? (double)(res->steps - 1) * p->batch / (end - t1)
+    here = res->steps - j->start;   /* the steps this process trained */
+    res->images_per_s = res->seconds > 0 ? (double)here * p->batch / res->seconds : 0;
+    res->images_per_s_steady = here > 1 && end > t1
+                                   ? (double)(here - 1) * p->batch / (end - t1)
                                    : res->images_per_s;
     /* a stopped run skips the final evaluation: STOP asks for a prompt exit */
     if (!rc && !diverged && (stopped || (rc = evaluate(j, &eval_loss)) == VSIM_OK))
-        rc = checkpoint(j);
+        rc = checkpoint(j, s);
     res->last_eval_loss = eval_loss;
     snprintf(res->status, sizeof(res->status), "%s",
              diverged ? "diverged" : stopped ? "stopped" : "completed");
+    return rc;
+}
+
+/* ---- resuming a run from its checkpoint ------------------------------------------------ */
+
+/* The status in RUN/END ("" if there is no END) into status[n]. */
+static void end_status(const char *run_dir, char *status, size_t n)
+{
+    vsim_buf path = VSIM_BUF_INIT, text = VSIM_BUF_INIT;
+    const char *k;
+
+    status[0] = '\0';
+    if (!vsim_buf_addf(&path, "%s/" VSIM_RUN_END, run_dir) && vsim_fs_exists(path.buf) &&
+        !vsim_fs_read_file(path.buf, &text) && (k = strstr(text.buf, "\"status\"")) &&
+        (k = strchr(k + 8, '"')))
+        snprintf(status, n, "%.*s", (int)strcspn(k + 1, "\""), k + 1);
+    vsim_buf_release(&path);
+    vsim_buf_release(&text);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The checkpoint's state into the job; its data order must be a permutation of
+ * this split's training examples (the same dataset, seed and split). */
+static int resume_state(job *j)
+{
+    vsim_ckpt c = { .n_order = j->n_train, .order = j->order };
+    size_t *a = vsim_mallocarray(j->n_train, sizeof(size_t));
+    size_t *b = vsim_mallocarray(j->n_train, sizeof(size_t));
+    int rc = a && b ? vsim_ckpt_load_state(j->ckpt_path, j->m, &c, &j->run_id)
+                    : vsim_fail(VSIM_ENOMEM, "out of memory");
+
+    if (!rc) {
+        memcpy(a, j->order, j->n_train * sizeof(size_t));
+        memcpy(b, j->train, j->n_train * sizeof(size_t));
+        qsort(a, j->n_train, sizeof(size_t), cmp_size);
+        qsort(b, j->n_train, sizeof(size_t), cmp_size);
+        if (memcmp(a, b, j->n_train * sizeof(size_t)))
+            rc = vsim_fail(VSIM_EFORMAT, "%s: its data order is not this dataset's training "
+                           "split (was the dataset changed?)", j->ckpt_path);
+    }
+    if (!rc && c.next_step > j->steps)
+        rc = vsim_fail(VSIM_EFORMAT, "%s: step %lld is past the run's %lld steps",
+                       j->ckpt_path, (long long)c.next_step, (long long)j->steps);
+    if (!rc) {
+        j->start = j->done = c.next_step;
+        j->global = c.global;
+        j->n_evals = c.n_evals;
+        j->pos = c.pos;
+        j->created = c.created;
+        memcpy(j->rng.s, c.rng, sizeof(c.rng));
+    }
+    vsim_free(a);
+    vsim_free(b);
+    return rc;
+}
+
+/* Remove what the interrupted process wrote after its checkpoint: shards of global
+ * steps from `from` on, temporary files, END and STOP. */
+static int clean_after(const char *run_dir, int64_t from)
+{
+    vsim_buf path = VSIM_BUF_INIT;
+    const char *names[] = { VSIM_RUN_END, "STOP" };
+    struct dirent *e;
+    DIR *d;
+    int rc = vsim_buf_addf(&path, "%s/" VSIM_RUN_SHARDS "/w0", run_dir);
+
+    if (!rc && (d = opendir(path.buf)) != NULL) {
+        size_t base = path.len;
+
+        while (!rc && (e = readdir(d)) != NULL) {
+            const char *n = e->d_name;
+            size_t len = strlen(n);
+            int stale = len > 4 && !strcmp(n + len - 4, ".tmp");
+
+            if (!stale && len == 20 && !strncmp(n, "step-", 5) && !strcmp(n + 17, ".h5"))
+                stale = strtoll(n + 5, NULL, 10) >= from;
+            if (!stale)
+                continue;
+            path.len = base;
+            path.buf[base] = '\0';
+            rc = vsim_buf_addf(&path, "/%s", n);
+            if (!rc && unlink(path.buf) != 0)
+                rc = vsim_fail(VSIM_EIO, "%s: cannot remove: %s", path.buf, strerror(errno));
+        }
+        closedir(d);
+    }
+    for (size_t i = 0; !rc && i < VSIM_ARRAY_LEN(names); i++) {
+        vsim_buf_reset(&path);
+        rc = vsim_buf_addf(&path, "%s/%s", run_dir, names[i]);
+        if (!rc && unlink(path.buf) != 0 && errno != ENOENT)
+            rc = vsim_fail(VSIM_EIO, "%s: cannot remove: %s", path.buf, strerror(errno));
+    }
+    vsim_buf_release(&path);
     return rc;
 }
 
@@ -746,6 +888,7 @@ static void job_release(job *j)
     vsim_free(j->batch);
     vsim_free(j->probe);
     vsim_free(j->frozen);
+    vsim_buf_release(&j->run_id);
 }
 
 int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_params *p,
@@ -762,9 +905,28 @@ int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_
     out->last_loss = out->last_eval_loss = NAN;
     j.p = p;
     j.adam = adam;
+    if (p->resume) {
+        end_status(run_dir, why, sizeof(why));
+        if (!strcmp(why, "completed")) {
+            snprintf(out->status, sizeof(out->status), "completed");
+            return VSIM_OK;
+        }
+        if (!strcmp(why, "diverged"))
+            return vsim_fail(VSIM_EINVAL, "%s: the run diverged; there is nothing sound to "
+                             "resume", run_dir);
+    }
     rc = check_inputs(&j, data_path);
+    if (!rc && !realpath(data_path, j.data_abs))
+        rc = vsim_fail(VSIM_EIO, "%s: %s", data_path, strerror(errno));
+    if (!rc && p->save_config && !realpath(p->save_config, j.cfg_abs))
+        rc = vsim_fail(VSIM_EIO, "%s: %s", p->save_config, strerror(errno));
     if (!rc)
         rc = make_probe(&j);
+    if (!rc && snprintf(j.ckpt_path, sizeof(j.ckpt_path), "%s/" VSIM_CHECKPOINT_FILE,
+                        run_dir) >= (int)sizeof(j.ckpt_path))
+        rc = vsim_fail(VSIM_EINVAL, "%s: path too long", run_dir);
+    if (!rc && p->resume)
+        rc = resume_state(&j);
     if (!rc && p->device == VSIM_DEVICE_CUDA)
         rc = vsim_cuda_create(j.m, &j.gpu);
     if (!rc && j.gpu) {
@@ -777,6 +939,8 @@ int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_
     }
     if (!rc)
         rc = open_run(&j, data_path, run_dir);
+    if (!rc && p->resume)
+        rc = clean_after(run_dir, j.global);
     if (rc) {
         vsim_writer_destroy(j.w);
         job_release(&j);

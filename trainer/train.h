@@ -63,6 +63,8 @@ typedef struct vsim_train_params {
     const char *argv_json;        /* command line as a JSON array for run.json, or NULL */
     const vsim_fault *faults;     /* faults to inject (trainer/fault.h; CPU only), or NULL */
     size_t n_faults;
+    int resume;                   /* 1: continue run_dir from its checkpoint (the parameters
+                                     must be the run's own: vsim_train_saved_load) */
     vsim_progress_fn progress;    /* called after every step; may be NULL */
     void *progress_ctx;
 } vsim_train_params;
@@ -91,9 +93,37 @@ typedef struct vsim_train_result {
  * callback asked to stop); VSIM_ENUMERIC with status diverged (END written,
  * shards kept) when the loss or learning rate stops being finite; other
  * codes for errors. OUT: *out (also filled on VSIM_ENUMERIC).
+ * With p->resume the run continues from RUN/checkpoint.h5: the shards of the
+ * steps after the checkpoint, END and STOP are removed, and the tensors of
+ * every later step are those of an uninterrupted run (bit for bit on the CPU
+ * with the same thread count). A completed run has nothing to resume
+ * (VSIM_OK, status completed, nothing written); a diverged one is refused.
  */
 int vsim_train_run(const char *data_path, const char *run_dir, const vsim_train_params *p,
                    vsim_train_result *out);
+
+/* The checkpoint a run writes at every --checkpoint-interval steps and at its end. */
+#define VSIM_CHECKPOINT_FILE "checkpoint.h5"
+#define VSIM_TRAIN_MAX_FAULTS 8
+
+/* A run's parameters as its checkpoint saved them (strings owned here). */
+typedef struct vsim_train_saved {
+    vsim_train_params p;          /* resume = 1; strings point into this struct */
+    char *data;                   /* the dataset, as an absolute path */
+    int64_t next_step;            /* the first step the resumed run trains */
+    char *model, *loss, *lr_decay, *save_config, *argv_json;
+    char fault_text[VSIM_TRAIN_MAX_FAULTS][64];
+    vsim_fault faults[VSIM_TRAIN_MAX_FAULTS];
+} vsim_train_saved;
+
+/*
+ * Read the parameters of the run in run_dir from its checkpoint, to continue
+ * it with vsim_train_run(out->data, run_dir, &out->p, ...) (a caller may
+ * change n_threads, durable, progress). VSIM_ENOTFOUND if the run has no
+ * checkpoint, VSIM_EFORMAT naming the file.
+ */
+int vsim_train_saved_load(const char *run_dir, vsim_train_saved *out);
+void vsim_train_saved_release(vsim_train_saved *s);
 
 /*
  * Write the latent vectors of every example of data_path under the model
