@@ -71,7 +71,7 @@ MANPAGES :=
 
 include core/module.mk
 include readers/module.mk
-include $(wildcard analyze/module.mk analyze/tsne.mk samples/module.mk plot/module.mk rules/module.mk \
+include $(wildcard analyze/module.mk analyze/tsne.mk samples/module.mk plot/module.mk rules/module.mk sweep/module.mk \
                    reports/module.mk trainer/module.mk)
 include cli/module.mk
 include tests/module.mk

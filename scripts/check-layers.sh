@@ -1,7 +1,7 @@
 #!/bin/bash
 # make check-layers: modules include only modules below them (docs/architecture.md):
 # core <- readers <- analyze <- {plot, rules} <- reports <- cli; trainer: core, readers;
-# samples: core, readers, plot.
+# samples: core, readers, plot; sweep: core, readers, analyze, rules.
 status=0
 allowed() {
     case $1 in
@@ -11,12 +11,13 @@ allowed() {
     plot) echo "core readers analyze plot" ;;
     rules) echo "core readers analyze rules" ;;
     reports) echo "core readers analyze plot rules reports" ;;
+    sweep) echo "core readers analyze rules sweep" ;;
     trainer) echo "core readers trainer" ;;
     samples) echo "core readers plot samples" ;;
-    cli|tests|bench) echo "core readers analyze plot rules reports trainer samples cli tests" ;;
+    cli|tests|bench) echo "core readers analyze plot rules reports trainer samples sweep cli tests" ;;
     esac
 }
-for dir in core readers analyze plot rules reports trainer samples cli; do
+for dir in core readers analyze plot rules reports trainer samples sweep cli; do
     [ -d "$dir" ] || continue
     ok=$(allowed "$dir")
     for f in "$dir"/*.[ch] "$dir"/*.cu; do

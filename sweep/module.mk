@@ -1,0 +1,3 @@
+# sweep/: pruners as Optuna defines them, the sweep driver's journal and ledger (issue 15).
+LIB_SRCS += sweep/study.c
+HELPERS += study-replay
