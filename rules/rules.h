@@ -171,4 +171,20 @@ void vsim_rules_summary_release(vsim_rules_summary *s);
 int vsim_rules_run(vsim_rules *rs, const char *run_dir, const vsim_rules_params *p,
                    vsim_rules_summary *out);
 
+/*
+ * Following a live run step by step under the caller's loop (one process following
+ * many runs, as vsim-sweep does) instead of vsim_rules_run's own watch loop.
+ * open: VSIM_ENOTFOUND while the run has no run.json yet (try again later).
+ * poll: refresh the run and evaluate each new complete step (the verdicts go to
+ * p->on_verdict); with nothing new, the rules' idle checks; *ended is set once END
+ * and every step before it have been evaluated (the final checks are then made).
+ * rs and p must outlive the follower; a set can be followed once.
+ */
+typedef struct vsim_rules_follower vsim_rules_follower;
+
+int vsim_rules_follow_open(vsim_rules *rs, const char *run_dir, const vsim_rules_params *p,
+                           vsim_rules_follower **out);
+int vsim_rules_follow_poll(vsim_rules_follower *f, int *ended);
+void vsim_rules_follow_close(vsim_rules_follower *f);   /* NULL is a no-op */
+
 #endif

@@ -623,3 +623,72 @@ void vsim_rules_summary_release(vsim_rules_summary *s)
     s->rules = NULL;
     s->n_rules = 0;
 }
+
+/* ---- following under the caller's loop ------------------------------------------------ */
+
+struct vsim_rules_follower {
+    runner u;
+    vsim_rules_summary sum;
+    int ended;
+};
+
+int vsim_rules_follow_open(vsim_rules *rs, const char *run_dir, const vsim_rules_params *p,
+                           vsim_rules_follower **out)
+{
+    vsim_rules_follower *f;
+    vsim_trial *t;
+    int rc;
+
+    if (rs->used)
+        return vsim_fail(VSIM_EINVAL, "a rule set can be run once");
+    if ((rc = vsim_trial_open(run_dir, &t)))
+        return rc;
+    if (!(f = vsim_calloc(1, sizeof(*f)))) {
+        vsim_trial_close(t);
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    }
+    rs->used = 1;
+    f->sum = (vsim_rules_summary)VSIM_RULES_SUMMARY_INIT;
+    f->u = (runner){ .rs = rs, .p = p, .dir = run_dir, .trial = t, .last_step = -1,
+                     .sum = &f->sum };
+    f->u.ctx.watch = 1;
+    f->u.ctx.n_threads = p->n_threads;
+    f->u.ctx.trial = t;
+    f->u.ctx.last_arrival = now_s();
+    *out = f;
+    return VSIM_OK;
+}
+
+int vsim_rules_follow_poll(vsim_rules_follower *f, int *ended)
+{
+    runner *u = &f->u;
+    size_t n_done = 0;
+    int rc = VSIM_OK, end;
+
+    *ended = f->ended;
+    if (f->ended || u->stop)
+        return VSIM_OK;
+    rc = vsim_trial_refresh(u->trial, NULL);
+    end = vsim_trial_ended(u->trial, NULL, NULL);
+    if (!rc)
+        rc = process_new_steps(u, &n_done);
+    if (!rc && !u->stop && end) {
+        f->ended = *ended = 1;
+        rc = idle_all(u, 1);
+    } else if (!rc && !u->stop && !n_done) {
+        rc = idle_all(u, 0);
+    }
+    return rc;
+}
+
+void vsim_rules_follow_close(vsim_rules_follower *f)
+{
+    if (!f)
+        return;
+    clear_entries(&f->u.ctx);
+    vsim_rule_pool_release(&f->u.ctx.pool);
+    vsim_free(f->u.ctx.entries);
+    vsim_free(f->u.ctx.out);
+    vsim_trial_close(f->u.trial);
+    vsim_free(f);
+}
