@@ -6,7 +6,8 @@ set -e
 PKGS="libhdf5-dev hdf5-tools libgsl-dev libcairo2-dev gnuplot-nox libjansson-dev
       libopenblas-dev python3-numpy python3-h5py libxml2-utils fonts-dejavu-core pkg-config
       python3-sklearn python3-matplotlib python3-skimage dataset-fashion-mnist zlib1g-dev
-      chromium chromium-driver python3-selenium python3-html5lib python3-pil python3-junitparser"
+      chromium chromium-driver python3-selenium python3-html5lib python3-pil python3-junitparser
+      python3-optuna"
 # `deps.sh bench` adds what only the benchmarks need (the anchors they compare to).
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS time python3-torch"
