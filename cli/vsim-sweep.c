@@ -281,7 +281,7 @@ static int write_stop(job *j, const char *why)
 static int launch(sweep *s, job *j, int resume)
 {
     const char *argv[2 * MAX_KEYS + 64];
-    char steps[32], threads[32], ckpt[32], log[PATH_MAX + 16];
+    char steps[32], threads[32], ckpt[32], log[PATH_MAX + 16], opt[MAX_KEYS][64];
     json_t *extra = json_object_get(s->config, "train_args");
     size_t n = 0, i;
     json_t *a;
@@ -313,8 +313,6 @@ static int launch(sweep *s, job *j, int resume)
             argv[n++] = json_string_value(a);
         }
         for (i = 0; i < s->n_keys; i++) {
-            static char opt[MAX_KEYS][64];
-
             snprintf(opt[i], sizeof(opt[i]), "--%s", s->keys[i]);
             argv[n++] = opt[i];
             argv[n++] = j->vals[i];
@@ -388,6 +386,13 @@ static void end_status(const job *j, char *out, size_t n)
     }
 }
 
+/* The study's state of a job that ended with status. */
+static vsim_trial_state trial_state(const char *status)
+{
+    return !strcmp(status, "completed") ? VSIM_TRIAL_COMPLETE
+           : !strcmp(status, "pruned") ? VSIM_TRIAL_PRUNED : VSIM_TRIAL_FAIL;
+}
+
 static void close_follow(job *j)
 {
     vsim_rules_follow_close(j->fol);
@@ -418,9 +423,7 @@ static int finish_job(sweep *s, job *j)
         snprintf(j->status, sizeof(j->status), "crashed");
     }
     j->ph = DONE;
-    vsim_study_set_state(s->study, j->sid,
-                         !strcmp(j->status, "completed") ? VSIM_TRIAL_COMPLETE
-                         : !strcmp(j->status, "pruned") ? VSIM_TRIAL_PRUNED : VSIM_TRIAL_FAIL);
+    vsim_study_set_state(s->study, j->sid, trial_state(j->status));
     o = json_pack("{s:s,s:s,s:I,s:f,s:f}", "status", j->status, "reason", j->reason,
                   "steps", (json_int_t)j->steps, "cpu_s", j->cpu_s, "wall_s", j->wall_s);
     close_follow(j);
@@ -541,10 +544,48 @@ static int open_rules(sweep *s, job *j, size_t idx)
     return rc;
 }
 
+/* One evaluation of a live job: journalled, reported to the study until a decision,
+ * judged only while the job runs (final: the job has ended). */
+static int take_eval(sweep *s, job *j, const vsim_step_info *st, int final)
+{
+    int64_t tstep = st->step - st->mode_step;   /* training steps done */
+    vsim_prune_decision d;
+    vsim_tensor view;
+    void *data = NULL;
+    double v = (double)NAN;
+    int rc = vsim_trial_read(j->trial, s->metric, st->step, 0, &view, &data);
+
+    j->last_eval = st->step;
+    if (rc == VSIM_ENOTFOUND)
+        return VSIM_OK;
+    if (rc)
+        return rc;
+    view.data = data;
+    if (vsim_tensor_n_elems(&view) > 0)
+        v = vsim_tensor_load(&view, 0);
+    vsim_free(data);
+    j->last_value = v;
+    j->last_value_step = tstep;
+    rc = journal(s, "eval", j, json_pack("{s:I,s:I,s:o,s:b}", "global", (json_int_t)st->step,
+                                         "step", (json_int_t)tstep, "value",
+                                         isfinite(v) ? json_real(v) : json_null(), "judged",
+                                         !j->by[0] && !final));
+    if (rc || j->by[0] || s->pruner.kind == VSIM_PRUNE_NONE)
+        return rc;
+    if ((rc = vsim_study_report(s->study, j->sid, tstep, s->maximize ? -v : v, &d)) || final ||
+        !d.prune)
+        return rc;
+    if (s->maximize) {
+        d.value = -d.value;
+        d.reference = -d.reference;
+    }
+    return decide(s, j, s->pruner.kind == VSIM_PRUNE_ASHA ? "asha"
+                        : s->pruner.percentile == 50.0 ? "median" : "percentile",
+                  d.step, d.value, d.reference, d.n_reference, d.why);
+}
+
 static int follow(sweep *s, job *j, size_t idx, int final)
 {
-    int64_t evals[64];
-    size_t n;
     int rc, ended;
 
     if (j->by[0] && !j->stop_written)   /* resumed after a decision: STOP again */
@@ -572,78 +613,13 @@ static int follow(sweep *s, job *j, size_t idx, int final)
         if ((rc = vsim_rules_follow_poll(j->fol, &ended)))
             return rc;
     }
-    /* each new evaluation: the metric, reported to the pruner */
-    for (;;) {
-        size_t k;
-        int64_t step = -1;
+    /* each new evaluation (the steps come sorted): the metric, reported to the pruner */
+    for (size_t i = 0, n = vsim_trial_n_steps(j->trial); i < n; i++) {
+        const vsim_step_info *st = vsim_trial_step(j->trial, i);
 
-        n = vsim_trial_list_steps(j->trial, VSIM_MODE_EVAL, evals, VSIM_ARRAY_LEN(evals));
-        for (k = 0; k < n && evals[k] <= j->last_eval; k++)
-            ;
-        if (k == n) {
-            if (n < VSIM_ARRAY_LEN(evals))
-                break;
-            n = vsim_trial_n_steps(j->trial);   /* many evaluations: find the next one */
-            for (size_t i = 0; i < n; i++) {
-                const vsim_step_info *st = vsim_trial_step(j->trial, i);
-
-                if (st->mode == VSIM_MODE_EVAL && st->step > j->last_eval) {
-                    step = st->step;
-                    break;
-                }
-            }
-            if (step < 0)
-                break;
-        } else {
-            step = evals[k];
-        }
-        {
-            const vsim_step_info *st = vsim_trial_find_step(j->trial, step);
-            vsim_tensor view;
-            void *data = NULL;
-            double v = (double)NAN;
-            int64_t tstep = st->step - st->mode_step;   /* training steps done */
-            vsim_prune_decision d;
-
-            rc = vsim_trial_read(j->trial, s->metric, step, 0, &view, &data);
-            if (rc == VSIM_ENOTFOUND) {
-                vsim_free(data);
-                j->last_eval = step;
-                continue;
-            }
-            if (rc)
-                return rc;
-            view.data = data;
-            if (vsim_tensor_n_elems(&view) > 0)
-                v = vsim_tensor_load(&view, 0);
-            vsim_free(data);
-            j->last_eval = step;
-            j->last_value = v;
-            j->last_value_step = tstep;
-            /* reported to the study until a decision; judged only while it runs */
-            rc = journal(s, "eval", j, json_pack("{s:I,s:I,s:o,s:b}", "global",
-                                                 (json_int_t)step, "step", (json_int_t)tstep,
-                                                 "value", isfinite(v) ? json_real(v)
-                                                                      : json_null(),
-                                                 "judged", !j->by[0] && !final));
-            if (rc)
-                return rc;
-            if (j->by[0] || s->pruner.kind == VSIM_PRUNE_NONE)
-                continue;
-            if ((rc = vsim_study_report(s->study, j->sid, tstep, s->maximize ? -v : v, &d)))
-                return rc;
-            if (final)
-                continue;
-            if (s->maximize) {
-                d.value = -d.value;
-                d.reference = -d.reference;
-            }
-            if (d.prune &&
-                (rc = decide(s, j, s->pruner.kind == VSIM_PRUNE_ASHA ? "asha"
-                                   : s->pruner.percentile == 50.0 ? "median" : "percentile",
-                             d.step, d.value, d.reference, d.n_reference, d.why)))
-                return rc;
-        }
+        if (st->mode == VSIM_MODE_EVAL && st->step > j->last_eval &&
+            (rc = take_eval(s, j, st, final)))
+            return rc;
     }
     return VSIM_OK;
 }
@@ -763,10 +739,7 @@ static int load_journal(sweep *s)
             snprintf(j->reason, sizeof(j->reason), "%s",
                      json_string_value(json_object_get(o, "reason")) ?: "");
             j->steps = json_integer_value(json_object_get(o, "steps"));
-            vsim_study_set_state(s->study, j->sid,
-                                 !strcmp(j->status, "completed") ? VSIM_TRIAL_COMPLETE
-                                 : !strcmp(j->status, "pruned") ? VSIM_TRIAL_PRUNED
-                                                                : VSIM_TRIAL_FAIL);
+            vsim_study_set_state(s->study, j->sid, trial_state(j->status));
             s->t_end_unix = json_real_value(json_object_get(o, "t"));
         }
         json_decref(o);
@@ -956,7 +929,6 @@ static int write_ledger(const sweep *s)
     char path[PATH_MAX + 16];
     json_t *root = ledger_json(s);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    vsim_buf csv = VSIM_BUF_INIT;
     FILE *m;
     char *mem = NULL;
     size_t mlen = 0;
@@ -975,7 +947,6 @@ static int write_ledger(const sweep *s)
         rc = vsim_fs_write_atomic(path, mem, mlen, 0);
         free(mem);
     }
-    vsim_buf_release(&csv);
     return rc;
 }
 
@@ -1108,6 +1079,20 @@ static const char *find_train(void)
     return "vsim-train";
 }
 
+/* Drive an opened sweep (rc: how opening it went) to its end, print the ledger, close it;
+ * the exit status. */
+static int run_to_end(sweep *s, int rc)
+{
+    if (!rc)
+        rc = drive(s);
+    if (!rc)
+        ledger_table(s, stdout);
+    close_sweep(s);
+    if (rc)
+        return vsim_cli_error("vsim-sweep");
+    return interrupted ? 130 : VSIM_EXIT_OK;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *out = NULL, *grid = NULL, *prune = "median", *rules_file = NULL,
@@ -1233,14 +1218,7 @@ static int cmd_run(int argc, char **argv)
     if (!rc)
         say(&s, "%zu jobs, %d at a time x %d threads, %lld steps each, prune %s", s.n_jobs,
             s.parallel, s.threads, (long long)s.steps, prune);
-    if (!rc)
-        rc = drive(&s);
-    if (!rc)
-        ledger_table(&s, stdout);
-    close_sweep(&s);
-    if (rc)
-        return vsim_cli_error("vsim-sweep");
-    return interrupted ? 130 : VSIM_EXIT_OK;
+    return run_to_end(&s, rc);
 }
 
 static int cmd_status(int argc, char **argv)
@@ -1290,14 +1268,7 @@ static int cmd_resume(int argc, char **argv)
     rc = open_sweep(&s, argv[first]);
     if (!rc)
         rc = pick_up(&s);
-    if (!rc)
-        rc = drive(&s);
-    if (!rc)
-        ledger_table(&s, stdout);
-    close_sweep(&s);
-    if (rc)
-        return vsim_cli_error("vsim-sweep");
-    return interrupted ? 130 : VSIM_EXIT_OK;
+    return run_to_end(&s, rc);
 }
 
 int main(int argc, char **argv)

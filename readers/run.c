@@ -6,6 +6,7 @@
 #include "readers/run.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -62,6 +63,20 @@ int vsim_reduction_parse_list(const char *list, unsigned *out_mask)
     }
     *out_mask = mask;
     return VSIM_OK;
+}
+
+int vsim_run_parse_shard_name(const char *name, int64_t *step)
+{
+    size_t len = strlen(name);
+    char *end;
+
+    if (len != 5 + 12 + 3 || strncmp(name, "step-", 5) || strcmp(name + 17, ".h5"))
+        return 0;
+    for (int i = 5; i < 17; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+    *step = strtoll(name + 5, &end, 10);
+    return 1;
 }
 
 int vsim_run_shard_path(struct vsim_buf *out, const char *run_dir, int worker, int64_t step)

@@ -67,6 +67,8 @@ int vsim_reduction_parse_list(const char *list, unsigned *out_mask);
 /* "RUN/shards/w<worker>/step-<12 digits>.h5" into out (appended). */
 struct vsim_buf;
 int vsim_run_shard_path(struct vsim_buf *out, const char *run_dir, int worker, int64_t step);
+/* 1 and *step if name is a shard's file name ("step-" + exactly 12 digits + ".h5"), else 0. */
+int vsim_run_parse_shard_name(const char *name, int64_t *step);
 
 /*
  * Append a sorted step list compressed into ranges: "0-500:10,505,510-520:5"

@@ -665,20 +665,6 @@ static int index_shard(vsim_trial *t, const char *path, int worker, int64_t step
     return rc < 0 ? rc : VSIM_OK;
 }
 
-static int parse_step_name(const char *name, int64_t *step)
-{
-    size_t len = strlen(name);
-    char *end;
-
-    if (len != 5 + 12 + 3 || strncmp(name, "step-", 5) || strcmp(name + 17, ".h5"))
-        return 0;
-    for (int i = 5; i < 17; i++)
-        if (name[i] < '0' || name[i] > '9')
-            return 0;
-    *step = strtoll(name + 5, &end, 10);
-    return 1;
-}
-
 static int scan_worker(vsim_trial *t, int worker)
 {
     vsim_buf dir = VSIM_BUF_INIT, path = VSIM_BUF_INIT;
@@ -697,7 +683,7 @@ static int scan_worker(vsim_trial *t, int worker)
         int64_t step;
         uint64_t key;
 
-        if (!parse_step_name(de->d_name, &step))
+        if (!vsim_run_parse_shard_name(de->d_name, &step))
             continue;   /* *.tmp and foreign files are not shards */
         key = seen_key(worker, step);
         if (seen_has(t, key))

@@ -852,10 +852,11 @@ static int clean_after(const char *run_dir, int64_t from)
         while (!rc && (e = readdir(d)) != NULL) {
             const char *n = e->d_name;
             size_t len = strlen(n);
+            int64_t step;
             int stale = len > 4 && !strcmp(n + len - 4, ".tmp");
 
-            if (!stale && len == 20 && !strncmp(n, "step-", 5) && !strcmp(n + 17, ".h5"))
-                stale = strtoll(n + 5, NULL, 10) >= from;
+            if (!stale && vsim_run_parse_shard_name(n, &step))
+                stale = step >= from;
             if (!stale)
                 continue;
             path.len = base;

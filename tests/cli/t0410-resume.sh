@@ -8,25 +8,8 @@
 T="$BIN/vsim-train"
 M="input=16,conv=4-8,fc=16-8"
 
-"$PYTHON" - "$TMP" <<'PY'
-import sys, h5py, numpy as np
-d = sys.argv[1]
-n, v, s = 12, 3, 16
-img = np.zeros((n, v, s, s), np.uint8)
-yy, xx = np.mgrid[0:s, 0:s]
-for i in range(n):
-    for j in range(v):
-        img[i, j] = np.where((yy - 5 - j) ** 2 + (xx - 4 - i % 6) ** 2 < (3 + i % 3) ** 2, 220, 30)
-with h5py.File(d + "/data.h5", "w") as f:
-    f["images"] = img
-    f["labels"] = (np.arange(n) % 3).astype(np.int32)
-    f["design_id"] = np.arange(n).astype(np.int32) + 50
-img[0, 0, 0, 0] ^= 1
-with h5py.File(d + "/other.h5", "w") as f:     # more designs: another split
-    f["images"] = np.concatenate([img, img[:4]])
-    f["labels"] = (np.arange(n + 4) % 3).astype(np.int32)
-    f["design_id"] = np.arange(n + 4).astype(np.int32) + 50
-PY
+"$PYTHON" "$(dirname "$0")/tiny_data.py" "$TMP/data.h5"
+"$PYTHON" "$(dirname "$0")/tiny_data.py" "$TMP/other.h5" 4   # more designs: another split
 D="$TMP/data.h5"
 # learning-rate decay, evaluations between checkpoints, a checkpoint interval that
 # is not a multiple of either: every counter must come back

@@ -10,20 +10,7 @@
 S="$BIN/vsim-sweep"
 export VSIM_TRAIN="$BIN/vsim-train"
 
-"$PYTHON" - "$TMP" <<'PY'
-import sys, h5py, numpy as np
-d = sys.argv[1]
-n, v, s = 12, 3, 16
-img = np.zeros((n, v, s, s), np.uint8)
-yy, xx = np.mgrid[0:s, 0:s]
-for i in range(n):
-    for j in range(v):
-        img[i, j] = np.where((yy - 5 - j) ** 2 + (xx - 4 - i % 6) ** 2 < (3 + i % 3) ** 2, 220, 30)
-with h5py.File(d + "/data.h5", "w") as f:
-    f["images"] = img
-    f["labels"] = (np.arange(n) % 3).astype(np.int32)
-    f["design_id"] = np.arange(n).astype(np.int32) + 50
-PY
+"$PYTHON" "$(dirname "$0")/tiny_data.py" "$TMP/data.h5"
 TA=(-- --data "$TMP/data.h5" --model "input=16,conv=4-8,fc=16-8" --batch 8 --save-interval 10)
 
 # Usage errors: exit 2, the problem named, nothing created.
