@@ -34,8 +34,10 @@
 #include "core/clock.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/rng.h"
 #include "readers/trial.h"
 #include "rules/rules.h"
+#include "sweep/replay.h"
 #include "sweep/study.h"
 
 #define MAX_KEYS 8
@@ -50,7 +52,8 @@ static const vsim_cli cli_top = {
     "Commands:\n"
     "  run     start a sweep (vsim-sweep run --help)\n"
     "  status  the ledger of a sweep, live or finished (table, json, csv)\n"
-    "  resume  go on with a sweep whose driver was killed or interrupted\n", 0, -1
+    "  resume  go on with a sweep whose driver was killed or interrupted\n"
+    "  replay  decide again on a finished sweep's recorded curves (no training)\n", 0, -1
 };
 
 static const vsim_cli cli_run = {
@@ -71,6 +74,20 @@ static const vsim_cli cli_status = {
     "The ledger of a sweep, rebuilt from its journal: per job parameters, status, steps,\n"
     "CPU and wall seconds, the decision, the last evaluation loss; compute used and saved.",
     NULL, 1, 1
+};
+
+static const vsim_cli cli_replay = {
+    "vsim-sweep replay", "SWEEP [--prune ARM]... [--shuffles N] [--seed S] [--parallel P] "
+    "[--format table|json]",
+    "Decide again on a sweep's recorded curves, without training: each arm (a pruner, the\n"
+    "rules, both, or top:K) over N shuffles of the job order, P jobs at a time; the compute\n"
+    "saved, the regret and how often the best job was stopped.",
+    "The sweep must have been run with --prune none (every job's whole curve recorded).\n"
+    "Arms: none, median, percentile:Q, asha (with the settings of vsim-sweep run), rules,\n"
+    "rules+PRUNER, top:K[,at=F] (keep a job only if fewer than K jobs before it had a better\n"
+    "value at its first evaluation after F of the steps; F 0.1) and rules+top:K.\n"
+    "Default arms: none, median, asha, rules, rules+median and top:K with K a quarter of the\n"
+    "jobs. The rules are the sweep's (--rules, --rules-file to use others).\n", 1, 1
 };
 
 static const vsim_cli cli_resume = {
@@ -108,6 +125,10 @@ typedef struct job {
     double cpu_s, wall_s;
     double last_value;             /* the metric's last value (NaN if none) */
     int64_t last_value_step;
+    /* the curve from the journal (replay): training steps and the metric's values */
+    int64_t *curve_step;
+    double *curve_value;
+    size_t n_curve, cap_curve;
 } job;
 
 typedef struct sweep {
@@ -675,6 +696,28 @@ static job *find_job(sweep *s, const char *name)
     return NULL;
 }
 
+/* One evaluation of j's curve; a step seen before (a resumed run's repeat) is kept once. */
+static int add_point(job *j, int64_t step, double v)
+{
+    if (j->n_curve && step <= j->curve_step[j->n_curve - 1])
+        return VSIM_OK;
+    if (j->n_curve == j->cap_curve) {
+        size_t cap = j->cap_curve ? 2 * j->cap_curve : 16;
+        int64_t *cs = vsim_reallocarray(j->curve_step, cap, sizeof(*cs));
+        double *cv = cs ? vsim_reallocarray(j->curve_value, cap, sizeof(*cv)) : NULL;
+
+        if (cs)
+            j->curve_step = cs;
+        if (!cv)
+            return vsim_fail(VSIM_ENOMEM, "out of memory");
+        j->curve_value = cv;
+        j->cap_curve = cap;
+    }
+    j->curve_step[j->n_curve] = step;
+    j->curve_value[j->n_curve++] = v;
+    return VSIM_OK;
+}
+
 /* Rebuild the sweep from its journal: the study, every job's state and results. */
 static int load_journal(sweep *s)
 {
@@ -719,9 +762,13 @@ static int load_journal(sweep *s)
             j->last_eval = json_integer_value(json_object_get(o, "global"));
             j->last_value_step = json_integer_value(json_object_get(o, "step"));
             j->last_value = json_is_number(v) ? json_number_value(v) : (double)NAN;
+            if (!rc)
+                rc = add_point(j, j->last_value_step, j->last_value);
             if (!j->by[0] && s->pruner.kind != VSIM_PRUNE_NONE)
                 rc = vsim_study_report(s->study, j->sid, j->last_value_step,
                                        s->maximize ? -j->last_value : j->last_value, &d);
+        } else if (!strcmp(ev, "restart-job")) {
+            j->n_curve = 0;   /* the run starts again; the old one is run.old */
         } else if (!strcmp(ev, "decision")) {
             snprintf(j->by, sizeof(j->by), "%s",
                      json_string_value(json_object_get(o, "by")) ?: "?");
@@ -788,8 +835,11 @@ static int open_sweep(sweep *s, const char *dir)
 
 static void close_sweep(sweep *s)
 {
-    for (size_t i = 0; i < s->n_jobs; i++)
+    for (size_t i = 0; i < s->n_jobs; i++) {
         close_follow(&s->jobs[i]);
+        vsim_free(s->jobs[i].curve_step);
+        vsim_free(s->jobs[i].curve_value);
+    }
     vsim_free(s->jobs);
     vsim_study_destroy(s->study);
     json_decref(s->config);
@@ -1271,6 +1321,357 @@ static int cmd_resume(int argc, char **argv)
     return run_to_end(&s, rc);
 }
 
+/* ---- replay: the recorded curves decided on again ------------------------------------- */
+
+#define MAX_ARMS 16
+
+static const char *arm_specs[MAX_ARMS];
+static int n_arm_specs;
+
+static int add_arm(const vsim_opt *o, const char *arg)
+{
+    (void)o;
+    if (n_arm_specs == MAX_ARMS)
+        return -1;
+    arm_specs[n_arm_specs++] = arg;
+    return 0;
+}
+
+/* "none", "median", "asha,...", "rules", "rules+median", "top:K[,at=F]", "rules+top:K". */
+static int parse_arm(const sweep *s, const char *spec, vsim_replay_arm *a)
+{
+    const char *p = spec;
+
+    memset(a, 0, sizeof(*a));
+    a->steps = s->steps;
+    a->top_at = 0.1;
+    if (!strncmp(p, "rules", 5)) {
+        if (p[5] && p[5] != '+')
+            return vsim_fail(VSIM_EINVAL, "arm '%s': expected rules or rules+ARM", spec);
+        a->use_rules = 1;
+        p = p[5] ? p + 6 : "none";
+    }
+    if (!strncmp(p, "top:", 4)) {
+        char *end;
+        long k = strtol(p + 4, &end, 10);
+
+        if (k < 1 || (*end && strncmp(end, ",at=", 4)))
+            return vsim_fail(VSIM_EINVAL, "arm '%s': expected top:K[,at=F] with K >= 1", spec);
+        if (*end) {
+            char *e2;
+
+            a->top_at = strtod(end + 4, &e2);
+            if (*e2 || !(a->top_at > 0.0 && a->top_at < 1.0))
+                return vsim_fail(VSIM_EINVAL, "arm '%s': at= must be between 0 and 1", spec);
+        }
+        a->top_k = (size_t)k;
+        return vsim_pruner_parse("none", &a->pruner);
+    }
+    if (vsim_pruner_parse(p, &a->pruner))
+        return vsim_fail(VSIM_EINVAL, "arm '%s': %s", spec, vsim_errmsg());
+    if (a->pruner.kind == VSIM_PRUNE_ASHA && !strstr(p, "min_resource"))
+        a->pruner.min_resource = json_integer_value(json_object_get(s->config, "eval_interval"));
+    return VSIM_OK;
+}
+
+typedef struct first_fire {
+    int64_t step;          /* training steps done; -1 none */
+    char rule[96];
+} first_fire;
+
+static int on_first_fire(void *ctx, const vsim_verdict *v)
+{
+    first_fire *f = ctx;
+
+    if (v->result != VSIM_RULE_FIRED || v->step < 0 || f->step >= 0)
+        return 0;
+    f->step = v->mode == VSIM_MODE_TRAIN ? v->mode_step + 1 : v->step - v->mode_step;
+    snprintf(f->rule, sizeof(f->rule), "%s", v->rule);
+    return 0;
+}
+
+/* The training step at which j's rules first fire, run offline over its recorded run. */
+static int rules_first_fire(sweep *s, job *j, size_t idx, first_fire *f)
+{
+    vsim_rules_summary sum = VSIM_RULES_SUMMARY_INIT;
+    int rc = open_rules(s, j, idx);
+
+    f->step = -1;
+    f->rule[0] = '\0';
+    j->rp.on_verdict = on_first_fire;
+    j->rp.verdict_ctx = f;
+    j->rp.n_threads = 0;
+    if (!rc)
+        rc = vsim_rules_run(j->rules, j->run, &j->rp, &sum);
+    vsim_rules_summary_release(&sum);
+    vsim_rules_destroy(j->rules);
+    j->rules = NULL;
+    return rc;
+}
+
+static const char *const replay_status[] = { "completed", "failed", "pruned", "stopped by rule",
+                                             "stopped by top-K" };
+
+static int cmd_replay(int argc, char **argv)
+{
+    const char *format = "table", *rules_file = NULL;
+    int shuffles = 20, parallel = 0, first, rc, any_rules = 0;
+    int64_t seed = 1;
+    sweep s = { .quiet = 1 };
+    vsim_replay_arm arms[MAX_ARMS];
+    char top_default[32];
+    vsim_replay_job *rj = NULL;
+    first_fire *ff = NULL;
+    size_t *orders = NULL, best = SIZE_MAX, n_arms;
+    vsim_replay_outcome *out = NULL;
+    json_t *root = NULL, *jarms, *jjobs;
+    vsim_opt opts[] = {
+        VSIM_OPT_CALLBACK(0, "prune", NULL, "ARM", "an arm to replay (repeatable; see below)",
+                          add_arm),
+        VSIM_OPT_INT(0, "shuffles", &shuffles, "N", "job orders to replay (default 20)"),
+        VSIM_OPT_INT64(0, "seed", &seed, "S", "seed of the shuffles (default 1)"),
+        VSIM_OPT_INT('P', "parallel", &parallel, "P", "jobs at a time (default: the sweep's)"),
+        VSIM_OPT_CALLBACK(0, "rules", NULL, "SPEC", "a vsim-rules spec instead of the sweep's "
+                          "(repeatable)", add_rule),
+        VSIM_OPT_STRING(0, "rules-file", &rules_file, "FILE", "rules, one spec a line"),
+        VSIM_OPT_STRING('f', "format", &format, "FMT", "table (default) or json"),
+        VSIM_OPT_END
+    };
+
+    vsim_cli_parse(&cli_replay, opts, argc, argv, &first);
+    if (strcmp(format, "table") && strcmp(format, "json"))
+        vsim_cli_usage_error(&cli_replay, "--format %s: expected table or json", format);
+    if (shuffles < 1 || parallel < 0)
+        vsim_cli_usage_error(&cli_replay, "--shuffles and --parallel must be positive");
+    if ((rc = open_sweep(&s, argv[first])))
+        goto done;
+    if (!parallel)
+        parallel = s.parallel;
+    if (!n_arm_specs) {
+        static const char *const defaults[] = { "none", "median", "asha", "rules",
+                                                "rules+median" };
+
+        for (size_t i = 0; i < VSIM_ARRAY_LEN(defaults); i++)
+            arm_specs[n_arm_specs++] = defaults[i];
+        snprintf(top_default, sizeof(top_default), "top:%zu",
+                 s.n_jobs >= 8 ? s.n_jobs / 4 : 2);
+        arm_specs[n_arm_specs++] = top_default;
+    }
+    n_arms = (size_t)n_arm_specs;
+    for (size_t a = 0; a < n_arms; a++) {
+        if (parse_arm(&s, arm_specs[a], &arms[a]))
+            vsim_cli_usage_error(&cli_replay, "--prune %s", vsim_errmsg());
+        any_rules |= arms[a].use_rules;
+    }
+    if (n_rule_specs || rules_file) {   /* other rules than the sweep's */
+        json_t *jr = json_array();
+
+        for (int i = 0; i < n_rule_specs; i++)
+            json_array_append_new(jr, json_string(rule_specs[i]));
+        json_object_set_new(s.config, "rules", jr);
+        json_object_set_new(s.config, "rules_file", json_string(rules_file ? rules_file : ""));
+    }
+    /* the recording: every job ended by itself, its whole curve known */
+    for (size_t i = 0; i < s.n_jobs; i++) {
+        const job *j = &s.jobs[i];
+
+        if (j->ph != DONE) {
+            rc = vsim_fail(VSIM_EINVAL, "%s: job %s has not ended (%s); replay needs a finished "
+                           "sweep", s.dir, j->name, j->started ? "running" : "pending");
+            goto done;
+        }
+        if (j->by[0] || !strcmp(j->status, "stopped")) {
+            rc = vsim_fail(VSIM_EINVAL, "%s: job %s was stopped at step %lld (%s); replay needs "
+                           "every job's whole curve: a sweep run with --prune none", s.dir,
+                           j->name, (long long)j->steps, j->reason[0] ? j->reason : j->status);
+            goto done;
+        }
+    }
+    if (!(rj = vsim_calloc(s.n_jobs ? s.n_jobs : 1, sizeof(*rj))) ||
+        !(ff = vsim_calloc(s.n_jobs ? s.n_jobs : 1, sizeof(*ff))) ||
+        !(out = vsim_calloc(s.n_jobs ? s.n_jobs : 1, sizeof(*out))) ||
+        !(orders = vsim_mallocarray((size_t)shuffles * (s.n_jobs ? s.n_jobs : 1),
+                                    sizeof(*orders)))) {
+        rc = vsim_fail(VSIM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s.n_jobs; i++) {
+        job *j = &s.jobs[i];
+        vsim_replay_job *r = &rj[i];
+
+        if (s.maximize)   /* the study minimises */
+            for (size_t k = 0; k < j->n_curve; k++)
+                j->curve_value[k] = -j->curve_value[k];
+        r->eval_step = j->curve_step;
+        r->eval_value = j->curve_value;
+        r->n_evals = j->n_curve;
+        r->end_step = j->steps;
+        r->completed = !strcmp(j->status, "completed");
+        r->cpu_per_step = j->steps > 0 ? j->cpu_s / (double)j->steps : 0.0;
+        r->wall_per_step = j->steps > 0 ? j->wall_s / (double)j->steps : 0.0;
+        r->rule_step = -1;
+        ff[i].step = -1;
+        if (any_rules) {
+            if ((rc = rules_first_fire(&s, j, i, &ff[i]))) {
+                vsim_fail(rc, "job %s: %s", j->name, vsim_errmsg());
+                goto done;
+            }
+            r->rule_step = ff[i].step;
+        }
+        if (r->completed && j->n_curve && !isnan(j->curve_value[j->n_curve - 1]) &&
+            (best == SIZE_MAX || j->curve_value[j->n_curve - 1] <
+                                 s.jobs[best].curve_value[s.jobs[best].n_curve - 1]))
+            best = i;
+    }
+    {   /* the job orders: Fisher-Yates shuffles of one seeded stream */
+        vsim_rng g;
+
+        vsim_rng_seed(&g, (uint64_t)seed, 15);
+        for (int sh = 0; sh < shuffles; sh++) {
+            size_t *o = orders + (size_t)sh * s.n_jobs;
+
+            for (size_t i = 0; i < s.n_jobs; i++)
+                o[i] = i;
+            for (size_t i = s.n_jobs; i > 1; i--) {
+                size_t k = (size_t)vsim_rng_below(&g, i), tmp = o[i - 1];
+
+                o[i - 1] = o[k];
+                o[k] = tmp;
+            }
+        }
+    }
+    root = json_object();
+    jjobs = json_array();
+    jarms = json_array();
+    for (size_t i = 0; i < s.n_jobs; i++) {
+        const job *j = &s.jobs[i];
+        json_t *st = json_array(), *va = json_array();
+
+        for (size_t k = 0; k < j->n_curve; k++) {
+            json_array_append_new(st, json_integer(j->curve_step[k]));
+            json_array_append_new(va, isnan(j->curve_value[k]) ? json_null()
+                                      : json_real(j->curve_value[k]));
+        }
+        json_array_append_new(jjobs, json_pack(
+            "{s:s,s:s,s:s,s:I,s:b,s:f,s:f,s:o,s:o,s:I,s:s}", "job", j->name, "params", j->params,
+            "status", j->status, "steps", (json_int_t)j->steps, "completed", rj[i].completed,
+            "cpu_per_step", rj[i].cpu_per_step, "wall_per_step", rj[i].wall_per_step,
+            "eval_step", st, "eval_value", va, "rule_step", (json_int_t)ff[i].step, "rule",
+            ff[i].rule));
+    }
+    for (size_t a = 0; a < n_arms; a++) {
+        double saved_sum = 0, saved_min = 1e300, saved_max = -1e300, reg_sum = 0, reg_max = 0,
+               wall_sum = 0, stop_sum = 0;
+        int best_stopped = 0;
+        json_t *jsh = json_array();
+
+        for (int sh = 0; sh < shuffles; sh++) {
+            const size_t *o = orders + (size_t)sh * s.n_jobs;
+            vsim_replay_totals t;
+            double saved, regret = 0.0, bv = best == SIZE_MAX ? (double)NAN
+                                      : s.jobs[best].curve_value[s.jobs[best].n_curve - 1];
+            json_t *ord = json_array(), *res = json_array();
+            int lost;
+
+            if ((rc = vsim_replay_run(rj, s.n_jobs, o, parallel, &arms[a], out, &t)))
+                goto done;
+            saved = t.full > 0 ? 1.0 - t.used / t.full : 0.0;
+            if (fabs(saved) < 1e-12)   /* the same sum in another order */
+                saved = 0.0;
+            if (best != SIZE_MAX)
+                regret = t.best == SIZE_MAX ? (double)INFINITY
+                         : (t.best_value - bv) / (fabs(bv) > 0 ? fabs(bv) : 1.0);
+            lost = best != SIZE_MAX && out[best].status != VSIM_REPLAY_COMPLETED;
+            saved_sum += saved;
+            saved_min = saved < saved_min ? saved : saved_min;
+            saved_max = saved > saved_max ? saved : saved_max;
+            reg_sum += regret;
+            reg_max = regret > reg_max ? regret : reg_max;
+            wall_sum += t.makespan;
+            stop_sum += (double)t.n_stopped;
+            best_stopped += lost;
+            for (size_t i = 0; i < s.n_jobs; i++) {
+                json_array_append_new(ord, json_string(s.jobs[o[i]].name));
+                json_array_append_new(res, json_pack("{s:s,s:s,s:I,s:f,s:f}", "job",
+                                                     s.jobs[i].name, "status",
+                                                     replay_status[out[i].status], "steps",
+                                                     (json_int_t)out[i].steps, "start",
+                                                     out[i].start, "end", out[i].end));
+            }
+            json_array_append_new(jsh, json_pack(
+                "{s:o,s:f,s:f,s:f,s:f,s:o,s:b,s:I,s:o}", "order", ord, "compute_used_cpu_s",
+                t.used, "compute_unstopped_cpu_s", t.full, "compute_saved", saved, "wall_s",
+                t.makespan, "best_job", t.best == SIZE_MAX ? json_null()
+                                                           : json_string(s.jobs[t.best].name),
+                "best_stopped", lost, "n_stopped", (json_int_t)t.n_stopped, "jobs", res));
+            json_object_set_new(json_array_get(jsh, json_array_size(jsh) - 1), "regret",
+                                isfinite(regret) ? json_real(regret) : json_null());
+        }
+        json_array_append_new(jarms, json_pack(
+            "{s:s,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:f,s:o}", "arm", arm_specs[a], "saved_mean",
+            saved_sum / shuffles, "saved_min", saved_min, "saved_max", saved_max, "regret_mean",
+            isfinite(reg_sum) ? reg_sum / shuffles : -1.0, "regret_max",
+            isfinite(reg_max) ? reg_max : -1.0, "best_stopped", best_stopped, "stopped_mean",
+            stop_sum / shuffles, "wall_mean_s", wall_sum / shuffles, "shuffles", jsh));
+    }
+    json_object_set_new(root, "sweep", json_string(s.dir));
+    json_object_set_new(root, "metric", json_string(s.metric));
+    json_object_set_new(root, "maximize", json_boolean(s.maximize));
+    json_object_set_new(root, "parallel", json_integer(parallel));
+    json_object_set_new(root, "steps_per_job", json_integer(s.steps));
+    json_object_set_new(root, "eval_interval",
+                        json_incref(json_object_get(s.config, "eval_interval")));
+    json_object_set_new(root, "shuffles", json_integer(shuffles));
+    json_object_set_new(root, "seed", json_integer(seed));
+    json_object_set_new(root, "best_job", best == SIZE_MAX ? json_null()
+                                                           : json_string(s.jobs[best].name));
+    json_object_set_new(root, "jobs", jjobs);
+    json_object_set_new(root, "arms", jarms);
+    if (!strcmp(format, "json")) {
+        json_dumpf(root, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        size_t ai;
+        json_t *ja;
+
+        printf("replay of %s: %zu jobs, %d at a time, %d shuffles (seed %lld); %s, %s is "
+               "better\n", s.dir, s.n_jobs, parallel, shuffles, (long long)seed, s.metric,
+               s.maximize ? "larger" : "smaller");
+        if (best != SIZE_MAX)
+            printf("best job %s (%s): %.6g\n", s.jobs[best].name, s.jobs[best].params,
+                   (s.maximize ? -1.0 : 1.0) *
+                   s.jobs[best].curve_value[s.jobs[best].n_curve - 1]);
+        printf("%-22s %8s %7s %7s %9s %8s %13s %8s %8s\n", "arm", "saved %", "min", "max",
+               "regret %", "max", "best stopped", "stopped", "wall s");
+        json_array_foreach(jarms, ai, ja) {
+            double rm = json_number_value(json_object_get(ja, "regret_mean")),
+                   rx = json_number_value(json_object_get(ja, "regret_max"));
+            char mean[32] = "-", max[32] = "-";
+
+            if (rm >= 0)
+                snprintf(mean, sizeof(mean), "%.2f", 100 * rm);
+            if (rx >= 0)
+                snprintf(max, sizeof(max), "%.2f", 100 * rx);
+            printf("%-22s %8.1f %7.1f %7.1f %9s %8s %6d of %-4d %8.1f %8.1f\n",
+                   json_string_value(json_object_get(ja, "arm")),
+                   100 * json_number_value(json_object_get(ja, "saved_mean")),
+                   100 * json_number_value(json_object_get(ja, "saved_min")),
+                   100 * json_number_value(json_object_get(ja, "saved_max")), mean, max,
+                   (int)json_integer_value(json_object_get(ja, "best_stopped")), shuffles,
+                   json_number_value(json_object_get(ja, "stopped_mean")),
+                   json_number_value(json_object_get(ja, "wall_mean_s")));
+        }
+    }
+done:
+    json_decref(root);
+    vsim_free(rj);
+    vsim_free(ff);
+    vsim_free(out);
+    vsim_free(orders);
+    close_sweep(&s);
+    return rc ? vsim_cli_error("vsim-sweep") : VSIM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     int first;
@@ -1282,8 +1683,10 @@ int main(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "resume"))
         return cmd_resume(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "replay"))
+        return cmd_replay(argc - 1, argv + 1);
     vsim_cli_parse(&cli_top, opts, argc, argv, &first);
     if (first < argc)
-        vsim_cli_usage_error(&cli_top, "unknown command '%s' (run, status, resume)", argv[first]);
-    vsim_cli_usage_error(&cli_top, "a command is required (run, status, resume)");
+        vsim_cli_usage_error(&cli_top, "unknown command '%s' (run, status, resume, replay)", argv[first]);
+    vsim_cli_usage_error(&cli_top, "a command is required (run, status, resume, replay)");
 }
