@@ -121,6 +121,15 @@ void vsim_tsne_destroy(vsim_tsne *t);               /* NULL is a no-op */
 int vsim_knn_exact(const float *x, size_t n_points, size_t dim, size_t k, uint64_t seed,
                    int n_threads, uint32_t *idx, float *dist2);
 
+/*
+ * Leave-one-out k-NN label accuracy among the rows of x (n_points x dim floats):
+ * each point's label against the majority of its k exact nearest neighbours
+ * (vsim_knn_exact; ties in the vote go to the smallest label, as scikit-learn's).
+ * *out NaN on error. VSIM_EINVAL if k == 0 or k >= n_points, VSIM_ENOMEM.
+ */
+int vsim_knn_accuracy(const float *x, size_t n_points, size_t dim, const int32_t *labels,
+                      size_t k, int n_threads, double *out);
+
 /* Quality figures of an embedding (issue 7 "--quality"). */
 typedef struct vsim_tsne_quality_params {
     double perplexity;       /* of the P used for the KL divergence (30) */

@@ -222,3 +222,25 @@ int vsim_tsne_quality_compute(const float *x, size_t n_points, size_t dim, const
     *out = q;
     return VSIM_OK;
 }
+
+int vsim_knn_accuracy(const float *x, size_t n_points, size_t dim, const int32_t *labels,
+                      size_t k, int n_threads, double *out)
+{
+    uint32_t *idx;
+    size_t right = 0;
+    int status;
+
+    *out = (double)NAN;
+    if (k == 0 || k >= n_points)
+        return vsim_fail(VSIM_EINVAL, "k-NN accuracy: k = %zu needs more than %zu points", k,
+                         n_points);
+    if (!(idx = vsim_mallocarray(n_points, k * sizeof(uint32_t))))
+        return vsim_fail(VSIM_ENOMEM, "out of memory");
+    status = vsim_knn_exact(x, n_points, dim, k, 1, n_threads, idx, NULL);
+    for (size_t i = 0; !status && i < n_points; i++)
+        right += (size_t)vote(labels, idx + i * k, k, labels[i]);
+    if (!status)
+        *out = (double)right / (double)n_points;
+    vsim_free(idx);
+    return status;
+}

@@ -35,6 +35,8 @@
 #include "core/fs.h"
 #include "core/mem.h"
 #include "core/rng.h"
+#include "analyze/tsne.h"
+#include "analyze/tsne_io.h"
 #include "readers/trial.h"
 #include "rules/rules.h"
 #include "sweep/replay.h"
@@ -125,6 +127,7 @@ typedef struct job {
     double cpu_s, wall_s;
     double last_value;             /* the metric's last value (NaN if none) */
     int64_t last_value_step;
+    double knn10;                  /* 10-NN label accuracy of the last latent vectors (NaN) */
     /* the curve from the journal (replay): training steps and the metric's values */
     int64_t *curve_step;
     double *curve_value;
@@ -146,6 +149,7 @@ typedef struct sweep {
     int journal_fd;
     const char *train;             /* the vsim-train program */
     double t0_unix, t_end_unix;
+    double driver_cpu_s;           /* the drivers' own CPU seconds (every run and resume) */
     const char *metric;            /* tensor read at evaluations */
     int maximize;                  /* 1: larger is better (the study sees -value) */
     int quiet;
@@ -424,6 +428,20 @@ static void close_follow(job *j)
     j->trial = NULL;
 }
 
+/* The 10-NN label accuracy of the run's last latent vectors (the validation designs at
+ * its last evaluation); NaN if the run saved none or no labels. */
+static double knn10(const job *j)
+{
+    vsim_tsne_data d = VSIM_TSNE_DATA_INIT;
+    double acc = (double)NAN;
+
+    if (vsim_tsne_load_run(j->run, "embeddings/latent", -1, "embeddings/labels", NULL, &d) ==
+        VSIM_OK && d.labels && d.n > 10)
+        vsim_knn_accuracy(d.x, d.n, d.dim, d.labels, 10, 1, &acc);
+    vsim_tsne_data_release(&d);
+    return acc;
+}
+
 static int finish_job(sweep *s, job *j)
 {
     char end[32];
@@ -448,6 +466,8 @@ static int finish_job(sweep *s, job *j)
     o = json_pack("{s:s,s:s,s:I,s:f,s:f}", "status", j->status, "reason", j->reason,
                   "steps", (json_int_t)j->steps, "cpu_s", j->cpu_s, "wall_s", j->wall_s);
     close_follow(j);
+    j->knn10 = knn10(j);
+    json_object_set_new(o, "knn10", isfinite(j->knn10) ? json_real(j->knn10) : json_null());
     say(s, "job %s %s at step %lld (%s)%s%s", j->name, j->status, (long long)j->steps,
         j->params, j->reason[0] ? ": " : "", j->reason);
     return journal(s, "end", j, o);
@@ -684,6 +704,7 @@ static int make_jobs(sweep *s)
         j->last_eval = -1;
         j->last_value = (double)NAN;
         j->last_value_step = -1;
+        j->knn10 = (double)NAN;
     }
     return VSIM_OK;
 }
@@ -747,6 +768,8 @@ static int load_journal(sweep *s)
         j = find_job(s, json_string_value(json_object_get(o, "job")));
         if (!ev) {
             rc = vsim_fail(VSIM_EFORMAT, "%s:%zu: no event", path.buf, lineno);
+        } else if (!strcmp(ev, "driver")) {
+            s->driver_cpu_s += json_number_value(json_object_get(o, "cpu_s"));
         } else if (!strcmp(ev, "sweep") || !strcmp(ev, "resume") || !strcmp(ev, "interrupt")) {
             if (!strcmp(ev, "sweep"))
                 s->t0_unix = json_real_value(json_object_get(o, "t"));
@@ -786,6 +809,8 @@ static int load_journal(sweep *s)
             snprintf(j->reason, sizeof(j->reason), "%s",
                      json_string_value(json_object_get(o, "reason")) ?: "");
             j->steps = json_integer_value(json_object_get(o, "steps"));
+            j->knn10 = json_is_number(json_object_get(o, "knn10"))
+                       ? json_number_value(json_object_get(o, "knn10")) : (double)NAN;
             vsim_study_set_state(s->study, j->sid, trial_state(j->status));
             s->t_end_unix = json_real_value(json_object_get(o, "t"));
         }
@@ -905,6 +930,8 @@ static json_t *ledger_json(const sweep *s)
         json_object_set_new(o, "metric", isfinite(j->last_value) ? json_real(j->last_value)
                                                                       : json_null());
         json_object_set_new(o, "metric_step", json_integer(j->last_value_step));
+        json_object_set_new(o, "knn10_accuracy", isfinite(j->knn10) ? json_real(j->knn10)
+                                                                     : json_null());
         json_object_set_new(o, "run", json_string(j->run));
         json_array_append_new(jobs, o);
     }
@@ -918,6 +945,7 @@ static json_t *ledger_json(const sweep *s)
     json_object_set_new(root, "compute_saved", json_real(t.full > 0 ? 1.0 - t.used / t.full
                                                                      : 0.0));
     json_object_set_new(root, "wall_s", json_real(t.wall));
+    json_object_set_new(root, "driver_cpu_s", json_real(s->driver_cpu_s));
     json_object_set_new(root, "best_job", t.best ? json_string(t.best->name) : json_null());
     json_object_set_new(root, "metric", json_string(s->metric));
     json_object_set_new(root, "best_metric",
@@ -938,7 +966,7 @@ static void csv_field(FILE *f, const char *s)
 
 static void ledger_csv(const sweep *s, FILE *f)
 {
-    fputs("job,params,status,steps,cpu_s,wall_s,decision,metric,metric_step\n", f);
+    fputs("job,params,status,steps,cpu_s,wall_s,decision,metric,metric_step,knn10_accuracy\n", f);
     for (size_t i = 0; i < s->n_jobs; i++) {
         const job *j = &s->jobs[i];
 
@@ -949,7 +977,10 @@ static void ledger_csv(const sweep *s, FILE *f)
         fprintf(f, ",%lld,%.3f,%.3f,%s,", (long long)j->steps, j->cpu_s, j->wall_s, j->by);
         if (isfinite(j->last_value))
             fprintf(f, "%.9g", j->last_value);
-        fprintf(f, ",%lld\n", (long long)j->last_value_step);
+        fprintf(f, ",%lld,", (long long)j->last_value_step);
+        if (isfinite(j->knn10))
+            fprintf(f, "%.4f", j->knn10);
+        fputc('\n', f);
     }
 }
 
@@ -958,17 +989,18 @@ static void ledger_table(const sweep *s, FILE *f)
     totals t;
 
     sum_up(s, &t);
-    fprintf(f, "%-4s %-36s %-16s %7s %8s %10s  %s\n", "job", "params", "status", "steps",
-            "cpu_s", "metric", "decision");
+    fprintf(f, "%-4s %-36s %-16s %7s %8s %10s %6s  %s\n", "job", "params", "status", "steps",
+            "cpu_s", "metric", "knn10", "decision");
     for (size_t i = 0; i < s->n_jobs; i++) {
         const job *j = &s->jobs[i];
 
-        fprintf(f, "%-4s %-36.36s %-16s %7lld %8.1f %10.6g  %s\n", j->name, j->params,
+        fprintf(f, "%-4s %-36.36s %-16s %7lld %8.1f %10.6g %6.3f  %s\n", j->name, j->params,
                 j->ph == DONE ? j->status : j->started ? "running" : "pending",
-                (long long)j->steps, j->cpu_s, j->last_value, j->reason);
+                (long long)j->steps, j->cpu_s, j->last_value, j->knn10, j->reason);
     }
-    fprintf(f, "compute used %.1f CPU s of %.1f without stopping: %.1f %% saved; wall %.1f s\n",
-            t.used, t.full, t.full > 0 ? 100.0 * (1.0 - t.used / t.full) : 0.0, t.wall);
+    fprintf(f, "compute used %.1f CPU s of %.1f without stopping: %.1f %% saved; wall %.1f s; "
+            "driver %.2f CPU s\n", t.used, t.full,
+            t.full > 0 ? 100.0 * (1.0 - t.used / t.full) : 0.0, t.wall, s->driver_cpu_s);
     if (t.best)
         fprintf(f, "best job %s (%s): %s %.6g\n", t.best->name, t.best->params, s->metric,
                 t.best->last_value);
@@ -1066,6 +1098,17 @@ static int drive(sweep *s)
         usleep(50 * 1000);
     }
     s->t_end_unix = unix_now();
+    {   /* the driver's own cost (its children are not in RUSAGE_SELF) */
+        struct rusage self;
+        double cpu;
+
+        getrusage(RUSAGE_SELF, &self);
+        cpu = (double)self.ru_utime.tv_sec + (double)self.ru_utime.tv_usec * 1e-6 +
+              (double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec * 1e-6;
+        s->driver_cpu_s += cpu;
+        if ((rc = journal(s, "driver", NULL, json_pack("{s:f}", "cpu_s", cpu))))
+            return rc;
+    }
     return write_ledger(s);
 }
 

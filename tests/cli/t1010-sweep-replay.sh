@@ -9,13 +9,34 @@
 S="$BIN/vsim-sweep"
 export VSIM_TRAIN="$BIN/vsim-train"
 
-"$PYTHON" "$(dirname "$0")/tiny_data.py" "$TMP/data.h5"
+"$PYTHON" "$(dirname "$0")/tiny_data.py" "$TMP/data.h5" 100   # 112 designs: 28 validation points for the 10-NN
 TA=(-- --data "$TMP/data.h5" --model "input=16,conv=4-8,fc=16-8" --batch 8 --save-interval 10)
 
 # The recording: no stopping; an lr-0 job for the rules, a diverging one.
 G='lr=1e-2,3e-3,1e-3,3e-4,1e-4,3e-5,0,nan;seed=1,2'
 expect_exit 0 "recording runs" "$S" run --out "$TMP/rec" --grid "$G" --steps 200 --eval-interval 20 \
     --parallel 2 --prune none --rules WeightUpdateRatio "${TA[@]}"
+# The ledger's 10-NN accuracy: numpy's leave-one-out vote on the last latent vectors.
+check "knn10 accuracy = numpy's, on the last evaluation's latent vectors" "$PYTHON" -c 'import json,sys,glob,h5py,numpy as np
+L=json.load(open(sys.argv[1]+"/sweep.json")); n_ok=0
+for j in L["jobs"]:
+    if j["status"] != "completed": continue
+    last=None
+    for f in sorted(glob.glob(j["run"]+"/shards/w0/*.h5")):
+        with h5py.File(f) as h:
+            if "tensors/embeddings/latent" in h: last=f
+    with h5py.File(last) as h:
+        x=h["tensors/embeddings/latent"][()].astype(np.float64); y=h["tensors/embeddings/labels"][()]
+    d=((x[:,None,:]-x[None,:,:])**2).sum(-1); np.fill_diagonal(d, np.inf)
+    nb=np.lexsort((np.broadcast_to(np.arange(len(x)), d.shape), d), axis=1)[:, :10]
+    pred=[np.bincount(y[r], minlength=y.max()+1).argmax() for r in nb]
+    acc=float(np.mean(np.array(pred) == y))
+    if abs(acc - j["knn10_accuracy"]) > 1.5/len(x): sys.exit("job %s: %r vs %r" % (j["job"], acc, j["knn10_accuracy"]))
+    n_ok+=1
+sys.exit(n_ok < 10)' "$TMP/rec"
+check "knn10 in sweep.csv" grep -q 'metric_step,knn10_accuracy$' "$TMP/rec/sweep.csv"
+check "the driver's own CPU in the ledger" "$PYTHON" -c 'import json,sys
+L=json.load(open(sys.argv[1]+"/sweep.json")); sys.exit(not 0 < L["driver_cpu_s"] < L["compute_used_cpu_s"])' "$TMP/rec"
 expect_exit 0 "replay (table)" "$S" replay "$TMP/rec" --shuffles 6
 cp "$TMP/out" "$TMP/table"
 expect_grep "table: the best job" '^best job 00[0-5] ' "$TMP/table"

@@ -16,7 +16,7 @@ for i in range(n):
         img[i, j] = np.where((yy - 5 - j) ** 2 + (xx - 4 - i % 6) ** 2 < (3 + i % 3) ** 2, 220, 30)
 if extra:
     img[0, 0, 0, 0] ^= 1
-    img = np.concatenate([img, img[:extra]])
+    img = np.concatenate([img, img[np.arange(extra) % n]])
     n += extra
 with h5py.File(out, "w") as f:
     f["images"] = img
