@@ -49,7 +49,7 @@
 
 static const vsim_cli cli_top = {
     "vsim-sweep", "run --out SWEEP --grid SPEC [options] [-- vsim-train args] | status SWEEP | "
-    "resume SWEEP",
+    "resume SWEEP | replay SWEEP",
     "Run a sweep of vsim-train jobs in parallel and stop bad ones early.",
     "Commands:\n"
     "  run     start a sweep (vsim-sweep run --help)\n"
@@ -59,8 +59,9 @@ static const vsim_cli cli_top = {
 };
 
 static const vsim_cli cli_run = {
-    "vsim-sweep run", "--out SWEEP --grid 'KEY=V1,V2;KEY=V1,...' [options] [-- vsim-train args]",
-    "Start a sweep: one vsim-train job per point of the grid, P at a time.",
+    "vsim-sweep run", "--out SWEEP (--grid 'KEY=V1,V2;KEY=V1,...' | --random K --space FILE) "
+    "[options] [-- vsim-train args]",
+    "Start a sweep: one vsim-train job per point of the grid (or K random points), P at a time.",
     "Grid keys are vsim-train's long options (lr, loss, model, batch, lr-decay, seed, ...);\n"
     "values are split at ',' or, when they hold a '|', at '|' (model=slim|input=32,conv=8-16).\n"
     "Pruners: none, median, percentile:Q, asha, with ,startup=N ,warmup=STEPS ,interval=STEPS\n"
@@ -236,6 +237,8 @@ static int valid_key(const char *k, size_t n)
     return 1;
 }
 
+static int check_key(const char *what, const char *k, size_t kn);
+
 /* "lr=1e-3,3e-4;loss=l2,ssim" into the config's "grid": {"lr": [..], "loss": [..]}. */
 static int parse_grid(const char *spec, json_t *grid)
 {
@@ -250,12 +253,8 @@ static int parse_grid(const char *spec, json_t *grid)
         if (!eq)
             return vsim_fail(VSIM_EINVAL, "grid '%.*s': expected KEY=V1,V2,...", (int)n, p);
         kn = (size_t)(eq - p);
-        if (!valid_key(p, kn))
-            return vsim_fail(VSIM_EINVAL, "grid key '%.*s': expected a vsim-train long option "
-                             "name (lr, loss, model, batch, ...)", (int)kn, p);
-        if (!strncmp(p, "out", kn) || !strncmp(p, "steps", kn) || !strncmp(p, "threads", kn) ||
-            !strncmp(p, "resume", kn))
-            return vsim_fail(VSIM_EINVAL, "grid key '%.*s': set by the sweep itself", (int)kn, p);
+        if (check_key("grid", p, kn))
+            return VSIM_EINVAL;
         if (json_object_getn(grid, p, kn))
             return vsim_fail(VSIM_EINVAL, "grid key '%.*s' given twice", (int)kn, p);
         if (json_object_size(grid) == MAX_KEYS)
@@ -279,6 +278,137 @@ static int parse_grid(const char *spec, json_t *grid)
     if (!json_object_size(grid))
         return vsim_fail(VSIM_EINVAL, "grid '%s': no keys", spec);
     return VSIM_OK;
+}
+
+/* A reserved or malformed key of a grid or space. */
+static int check_key(const char *what, const char *k, size_t kn)
+{
+    if (!valid_key(k, kn))
+        return vsim_fail(VSIM_EINVAL, "%s key '%.*s': expected a vsim-train long option name "
+                         "(lr, loss, model, batch, ...)", what, (int)kn, k);
+    static const char *const reserved[] = { "out", "steps", "threads", "resume" };
+
+    for (size_t i = 0; i < VSIM_ARRAY_LEN(reserved); i++)
+        if (kn == strlen(reserved[i]) && !strncmp(k, reserved[i], kn))
+            return vsim_fail(VSIM_EINVAL, "%s key '%.*s': set by the sweep itself", what, (int)kn, k);
+    return VSIM_OK;
+}
+
+/* One value of a choice list as a string ("l2", 32, 1e-3). */
+static json_t *choice_str(const json_t *v)
+{
+    char buf[64];
+
+    if (json_is_string(v))
+        return json_string(json_string_value(v));
+    if (json_is_integer(v))
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, sizeof(buf), "%.6g", json_real_value(v));
+    else
+        return NULL;
+    return json_string(buf);
+}
+
+/*
+ * --random K --space FILE: K points drawn from the space (a JSON object: key -> a list
+ * of choices, {"choice": [..]}, {"uniform": [a, b]}, {"loguniform": [a, b]} or
+ * {"int": [a, b]}, both ends included) with a seeded stream, into the config's
+ * "points": [{key: value, ...}, ...].
+ */
+static int sample_space(const char *file, int k, uint64_t seed, json_t *points)
+{
+    json_error_t err;
+    json_t *space = json_load_file(file, 0, &err), *d;
+    const char *key;
+    vsim_rng g;
+    int rc = VSIM_OK;
+
+    if (!space)
+        return vsim_fail(VSIM_EFORMAT, "%s:%d: %s", file, err.line, err.text);
+    if (!json_is_object(space) || !json_object_size(space)) {
+        json_decref(space);
+        return vsim_fail(VSIM_EFORMAT, "%s: expected an object of keys and distributions",
+                         file);
+    }
+    if (json_object_size(space) > MAX_KEYS) {
+        json_decref(space);
+        return vsim_fail(VSIM_EINVAL, "%s: at most %d keys", file, MAX_KEYS);
+    }
+    json_object_foreach(space, key, d) {
+        json_t *a = json_is_array(d) ? d : NULL;
+        const char *kind = "choice";
+
+        if (!rc)
+            rc = check_key(file, key, strlen(key));
+        if (!rc && json_is_object(d) && json_object_size(d) == 1) {
+            kind = json_object_iter_key(json_object_iter(d));
+            a = json_object_iter_value(json_object_iter(d));
+        }
+        if (rc)
+            break;
+        if (!json_is_array(a) || !json_array_size(a) ||
+            (strcmp(kind, "choice") && (json_array_size(a) != 2 ||
+                                        !json_is_number(json_array_get(a, 0)) ||
+                                        !json_is_number(json_array_get(a, 1))))) {
+            rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': expected a list of choices, {\"choice\": "
+                           "[..]}, {\"uniform\": [A, B]}, {\"loguniform\": [A, B]} or "
+                           "{\"int\": [A, B]}", file, key);
+            break;
+        }
+        if (strcmp(kind, "choice") && strcmp(kind, "uniform") && strcmp(kind, "loguniform") &&
+            strcmp(kind, "int")) {
+            rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': unknown distribution '%s' (choice, "
+                           "uniform, loguniform, int)", file, key, kind);
+            break;
+        }
+        if (strcmp(kind, "choice")) {
+            double lo = json_number_value(json_array_get(a, 0)),
+                   hi = json_number_value(json_array_get(a, 1));
+
+            if (!(lo <= hi) || (!strcmp(kind, "loguniform") && !(lo > 0))) {
+                rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': bad range [%g, %g]", file, key,
+                               lo, hi);
+                break;
+            }
+        }
+    }
+    vsim_rng_seed(&g, seed, 16);
+    for (int i = 0; !rc && i < k; i++) {
+        json_t *pt = json_object();
+
+        json_object_foreach(space, key, d) {   /* each key draws in file order */
+            json_t *a = json_is_array(d) ? d : json_object_iter_value(json_object_iter(d));
+            const char *kind = json_is_array(d) ? "choice"
+                               : json_object_iter_key(json_object_iter(d));
+            double lo = json_number_value(json_array_get(a, 0)),
+                   hi = json_number_value(json_array_get(a, 1)), u = vsim_rng_uniform(&g);
+            char buf[64];
+            json_t *v;
+
+            if (!strcmp(kind, "choice")) {
+                v = choice_str(json_array_get(a, (size_t)(u * (double)json_array_size(a))));
+            } else {
+                if (!strcmp(kind, "int"))
+                    snprintf(buf, sizeof(buf), "%lld",
+                             (long long)floor(lo + u * (floor(hi) - ceil(lo) + 1.0)));
+                else if (!strcmp(kind, "loguniform"))
+                    snprintf(buf, sizeof(buf), "%.4g", exp(log(lo) + u * (log(hi) - log(lo))));
+                else
+                    snprintf(buf, sizeof(buf), "%.4g", lo + u * (hi - lo));
+                v = json_string(buf);
+            }
+            if (!v) {
+                rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': a choice must be a string or a "
+                               "number", file, key);
+                break;
+            }
+            json_object_set_new(pt, key, v);
+        }
+        json_array_append_new(points, pt);
+    }
+    json_decref(space);
+    return rc;
 }
 
 /* ---- the jobs' processes --------------------------------------------------------------- */
@@ -669,15 +799,25 @@ static int follow(sweep *s, job *j, size_t idx, int final)
 
 static int make_jobs(sweep *s)
 {
-    json_t *grid = json_object_get(s->config, "grid"), *vals;
+    json_t *grid = json_object_get(s->config, "grid"), *vals,
+           *points = json_object_get(s->config, "points");
     const char *key;
     size_t n = 1, dims[MAX_KEYS];
 
     s->n_keys = 0;
+    if (points) {   /* --random: the drawn points, every one with the same keys */
+        grid = json_array_get(points, 0);
+        n = json_array_size(points);
+    }
     json_object_foreach(grid, key, vals) {
+        if (s->n_keys == MAX_KEYS)
+            return vsim_fail(VSIM_EFORMAT, "%s: too many keys", s->dir);
         s->keys[s->n_keys] = key;
-        dims[s->n_keys++] = json_array_size(vals);
-        n *= json_array_size(vals);
+        if (!points) {
+            dims[s->n_keys] = json_array_size(vals);
+            n *= json_array_size(vals);
+        }
+        s->n_keys++;
     }
     if (n > VSIM_ARRAY_LEN(vctx))
         return vsim_fail(VSIM_EINVAL, "the grid has %zu points; at most %zu",
@@ -693,9 +833,17 @@ static int make_jobs(sweep *s)
         snprintf(j->dir, sizeof(j->dir), "%s/jobs/%s", s->dir, j->name);
         snprintf(j->run, sizeof(j->run), "%s/run", j->dir);
         for (size_t k = s->n_keys; k-- > 0;) {   /* the last key varies fastest */
-            j->vals[k] = json_string_value(json_array_get(json_object_get(grid, s->keys[k]),
-                                                          rest % dims[k]));
-            rest /= dims[k];
+            if (points) {
+                j->vals[k] = json_string_value(json_object_get(json_array_get(points, i),
+                                                               s->keys[k]));
+            } else {
+                j->vals[k] = json_string_value(json_array_get(json_object_get(grid, s->keys[k]),
+                                                              rest % dims[k]));
+                rest /= dims[k];
+            }
+            if (!j->vals[k])
+                return vsim_fail(VSIM_EFORMAT, "%s: job %zu has no value for '%s'", s->dir, i,
+                                 s->keys[k]);
         }
         for (size_t k = 0; k < s->n_keys; k++)
             len += (size_t)snprintf(j->params + len, len < sizeof(j->params)
@@ -1189,9 +1337,9 @@ static int run_to_end(sweep *s, int rc)
 static int cmd_run(int argc, char **argv)
 {
     const char *out = NULL, *grid = NULL, *prune = "median", *rules_file = NULL,
-               *metric = "eval_loss";
-    int parallel = 0, threads = 1, force = 0, maximize = 0, first, rc;
-    int64_t steps = 1000, ckpt = 0, eval_interval = 100;
+               *metric = "eval_loss", *space = NULL;
+    int parallel = 0, threads = 1, force = 0, maximize = 0, first, rc, n_random = 0;
+    int64_t steps = 1000, ckpt = 0, eval_interval = 100, seed = 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     sweep s = { .quiet = getenv("VSIM_QUIET") != NULL };
     json_t *cfg = json_object(), *g = json_object(), *targs = json_array(), *jr = json_array();
@@ -1200,6 +1348,11 @@ static int cmd_run(int argc, char **argv)
     vsim_opt opts[] = {
         VSIM_OPT_STRING('o', "out", &out, "SWEEP", "the sweep's folder (must not exist)"),
         VSIM_OPT_STRING('g', "grid", &grid, "SPEC", "'KEY=V1,V2;KEY=...': vsim-train options"),
+        VSIM_OPT_INT(0, "random", &n_random, "K", "K points drawn from --space instead of a "
+                     "grid"),
+        VSIM_OPT_STRING(0, "space", &space, "FILE", "JSON: key -> [choices] | {\"uniform\"|"
+                        "\"loguniform\"|\"int\": [A, B]}"),
+        VSIM_OPT_INT64(0, "seed", &seed, "S", "seed of the --random draws (default 1)"),
         VSIM_OPT_INT('P', "parallel", &parallel, "P", "jobs at a time (default: cores / T)"),
         VSIM_OPT_INT('T', "threads-per-job", &threads, "T", "threads of each job (default 1)"),
         VSIM_OPT_INT64('n', "steps", &steps, "N", "training steps of each job (default 1000)"),
@@ -1222,8 +1375,13 @@ static int cmd_run(int argc, char **argv)
     };
 
     vsim_cli_parse(&cli_run, opts, argc, argv, &first);
-    if (!out || !grid)
-        vsim_cli_usage_error(&cli_run, "--out and --grid are required");
+    if (!out || (!grid && !n_random))
+        vsim_cli_usage_error(&cli_run, "--out and --grid (or --random K --space FILE) are "
+                             "required");
+    if (grid && (n_random || space))
+        vsim_cli_usage_error(&cli_run, "--grid or --random, not both");
+    if (!grid && (n_random < 1 || !space))
+        vsim_cli_usage_error(&cli_run, "--random K needs K >= 1 and --space FILE");
     if (first < argc && strcmp(argv[first - 1], "--"))
         vsim_cli_usage_error(&cli_run, "unexpected argument '%s' (vsim-train's arguments go "
                              "after --)", argv[first]);
@@ -1237,8 +1395,20 @@ static int cmd_run(int argc, char **argv)
     if ((long)parallel * threads > cores && !force)
         vsim_cli_usage_error(&cli_run, "%d jobs x %d threads is more than the %ld cores "
                              "(--force to do it anyway)", parallel, threads, cores);
-    if (parse_grid(grid, g))
+    if (grid && parse_grid(grid, g))
         vsim_cli_usage_error(&cli_run, "%s", vsim_errmsg());
+    if (!grid) {
+        json_t *pts = json_array();
+
+        if (n_random > (int)VSIM_ARRAY_LEN(vctx))
+            vsim_cli_usage_error(&cli_run, "--random %d: at most %zu jobs", n_random,
+                                 VSIM_ARRAY_LEN(vctx));
+        if (sample_space(space, n_random, (uint64_t)seed, pts))
+            vsim_cli_usage_error(&cli_run, "--space %s", vsim_errmsg());
+        json_object_set_new(cfg, "points", pts);
+        json_object_set_new(cfg, "space", json_load_file(space, 0, NULL));
+        json_object_set_new(cfg, "random_seed", json_integer(seed));
+    }
     {
         const char *p = prune;
         vsim_pruner pr;
@@ -1284,7 +1454,7 @@ static int cmd_run(int argc, char **argv)
                              "it)", out);
     json_object_set_new(cfg, "schema", json_string("vsim-sweep/1"));
     json_object_set_new(cfg, "grid", g);
-    json_object_set_new(cfg, "grid_spec", json_string(grid));
+    json_object_set_new(cfg, "grid_spec", grid ? json_string(grid) : json_null());
     json_object_set_new(cfg, "parallel", json_integer(parallel));
     json_object_set_new(cfg, "threads_per_job", json_integer(threads));
     json_object_set_new(cfg, "steps", json_integer(steps));

@@ -94,4 +94,16 @@ expect_exit 0 "a sweep that stops jobs" "$S" run --out "$TMP/pr" --grid 'lr=3e-3
     --eval-interval 20 --parallel 2 --prune rules --rules WeightUpdateRatio "${TA[@]}"
 expect_exit 1 "replay of a stopped job" "$S" replay "$TMP/pr"
 expect_grep "stopped job: said" 'job 001 was stopped at step .*--prune none' "$TMP/err"
+# --random K --space FILE: K seeded draws; bad spaces refused (exit 2).
+echo '{"lr": {"loguniform": [1e-3, 1e-2]}, "loss": ["l2", "ssim"], "batch": {"int": [4, 8]}}' >"$TMP/space.json"
+expect_exit 0 "random search" "$S" run --out "$TMP/rnd" --random 3 --space "$TMP/space.json" --seed 5 \
+    --steps 20 --eval-interval 10 --parallel 2 --prune none "${TA[@]}"
+check "random: 3 jobs in range" "$PYTHON" -c 'import json,sys
+L=json.load(open(sys.argv[1]+"/sweep.json"))["jobs"]
+sys.exit(not (len(L) == 3 and all(1e-3 <= float(j["params"]["lr"]) <= 1e-2 and j["params"]["loss"] in ("l2", "ssim")
+  and 4 <= int(j["params"]["batch"]) <= 8 and j["status"] == "completed" for j in L)))' "$TMP/rnd"
+echo '{"lr": {"gauss": [0, 1]}}' >"$TMP/bad.json"
+expect_exit 2 "bad space" "$S" run --out "$TMP/rb" --random 2 --space "$TMP/bad.json"
+expect_grep "bad space: said" "unknown distribution 'gauss'" "$TMP/err"
+expect_exit 2 "grid and random" "$S" run --out "$TMP/rb" --grid lr=1 --random 2 --space "$TMP/space.json"
 finish
