@@ -130,8 +130,7 @@ typedef struct job {
     int64_t last_value_step;
     double knn10;                  /* 10-NN label accuracy of the last latent vectors (NaN) */
     /* the curve from the journal (replay): training steps and the metric's values */
-    int64_t *curve_step;
-    double *curve_value;
+    vsim_replay_point *curve;
     size_t n_curve, cap_curve;
 } job;
 
@@ -180,6 +179,12 @@ static double unix_now(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double rusage_s(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec * 1e-6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec * 1e-6;
 }
 
 static void say(const sweep *s, const char *fmt, ...) VSIM_PRINTF(2, 3);
@@ -310,77 +315,76 @@ static json_t *choice_str(const json_t *v)
     return json_string(buf);
 }
 
+/* A space entry: a list of choices or {"KIND": [..]}; the list into *a (NULL if neither). */
+static const char *space_dist(json_t *d, json_t **a)
+{
+    *a = json_is_array(d) ? d : NULL;
+    if (*a)
+        return "choice";
+    if (json_is_object(d) && json_object_size(d) == 1) {
+        *a = json_object_iter_value(json_object_iter(d));
+        return json_object_iter_key(json_object_iter(d));
+    }
+    return "choice";
+}
+
+/* The space loaded from file: keys and distributions checked. */
+static int check_space(const char *file, json_t *space)
+{
+    const char *key;
+    json_t *d, *a;
+
+    if (!json_is_object(space) || !json_object_size(space))
+        return vsim_fail(VSIM_EFORMAT, "%s: expected an object of keys and distributions", file);
+    if (json_object_size(space) > MAX_KEYS)
+        return vsim_fail(VSIM_EINVAL, "%s: at most %d keys", file, MAX_KEYS);
+    json_object_foreach(space, key, d) {
+        const char *kind = space_dist(d, &a);
+        int choice = !strcmp(kind, "choice");
+        double lo, hi;
+
+        if (check_key(file, key, strlen(key)))
+            return VSIM_EINVAL;
+        if (!json_is_array(a) || !json_array_size(a) ||
+            (!choice && (json_array_size(a) != 2 || !json_is_number(json_array_get(a, 0)) ||
+                         !json_is_number(json_array_get(a, 1)))))
+            return vsim_fail(VSIM_EFORMAT, "%s: key '%s': expected a list of choices, "
+                             "{\"choice\": [..]}, {\"uniform\": [A, B]}, {\"loguniform\": [A, B]} "
+                             "or {\"int\": [A, B]}", file, key);
+        if (!choice && strcmp(kind, "uniform") && strcmp(kind, "loguniform") &&
+            strcmp(kind, "int"))
+            return vsim_fail(VSIM_EFORMAT, "%s: key '%s': unknown distribution '%s' (choice, "
+                             "uniform, loguniform, int)", file, key, kind);
+        if (choice)
+            continue;
+        lo = json_number_value(json_array_get(a, 0));
+        hi = json_number_value(json_array_get(a, 1));
+        if (!(lo <= hi) || (!strcmp(kind, "loguniform") && !(lo > 0)))
+            return vsim_fail(VSIM_EFORMAT, "%s: key '%s': bad range [%g, %g]", file, key, lo,
+                             hi);
+    }
+    return VSIM_OK;
+}
+
 /*
  * --random K --space FILE: K points drawn from the space (a JSON object: key -> a list
  * of choices, {"choice": [..]}, {"uniform": [a, b]}, {"loguniform": [a, b]} or
  * {"int": [a, b]}, both ends included) with a seeded stream, into the config's
  * "points": [{key: value, ...}, ...].
  */
-static int sample_space(const char *file, int k, uint64_t seed, json_t *points)
+static int sample_space(const char *file, json_t *space, int k, uint64_t seed, json_t *points)
 {
-    json_error_t err;
-    json_t *space = json_load_file(file, 0, &err), *d;
     const char *key;
+    json_t *d, *a;
     vsim_rng g;
-    int rc = VSIM_OK;
+    int rc = check_space(file, space);
 
-    if (!space)
-        return vsim_fail(VSIM_EFORMAT, "%s:%d: %s", file, err.line, err.text);
-    if (!json_is_object(space) || !json_object_size(space)) {
-        json_decref(space);
-        return vsim_fail(VSIM_EFORMAT, "%s: expected an object of keys and distributions",
-                         file);
-    }
-    if (json_object_size(space) > MAX_KEYS) {
-        json_decref(space);
-        return vsim_fail(VSIM_EINVAL, "%s: at most %d keys", file, MAX_KEYS);
-    }
-    json_object_foreach(space, key, d) {
-        json_t *a = json_is_array(d) ? d : NULL;
-        const char *kind = "choice";
-
-        if (!rc)
-            rc = check_key(file, key, strlen(key));
-        if (!rc && json_is_object(d) && json_object_size(d) == 1) {
-            kind = json_object_iter_key(json_object_iter(d));
-            a = json_object_iter_value(json_object_iter(d));
-        }
-        if (rc)
-            break;
-        if (!json_is_array(a) || !json_array_size(a) ||
-            (strcmp(kind, "choice") && (json_array_size(a) != 2 ||
-                                        !json_is_number(json_array_get(a, 0)) ||
-                                        !json_is_number(json_array_get(a, 1))))) {
-            rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': expected a list of choices, {\"choice\": "
-                           "[..]}, {\"uniform\": [A, B]}, {\"loguniform\": [A, B]} or "
-                           "{\"int\": [A, B]}", file, key);
-            break;
-        }
-        if (strcmp(kind, "choice") && strcmp(kind, "uniform") && strcmp(kind, "loguniform") &&
-            strcmp(kind, "int")) {
-            rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': unknown distribution '%s' (choice, "
-                           "uniform, loguniform, int)", file, key, kind);
-            break;
-        }
-        if (strcmp(kind, "choice")) {
-            double lo = json_number_value(json_array_get(a, 0)),
-                   hi = json_number_value(json_array_get(a, 1));
-
-            if (!(lo <= hi) || (!strcmp(kind, "loguniform") && !(lo > 0))) {
-                rc = vsim_fail(VSIM_EFORMAT, "%s: key '%s': bad range [%g, %g]", file, key,
-                               lo, hi);
-                break;
-            }
-        }
-    }
     vsim_rng_seed(&g, seed, 16);
     for (int i = 0; !rc && i < k; i++) {
         json_t *pt = json_object();
 
         json_object_foreach(space, key, d) {   /* each key draws in file order */
-            json_t *a = json_is_array(d) ? d : json_object_iter_value(json_object_iter(d));
-            const char *kind = json_is_array(d) ? "choice"
-                               : json_object_iter_key(json_object_iter(d));
+            const char *kind = space_dist(d, &a);
             double lo = json_number_value(json_array_get(a, 0)),
                    hi = json_number_value(json_array_get(a, 1)), u = vsim_rng_uniform(&g);
             char buf[64];
@@ -407,8 +411,36 @@ static int sample_space(const char *file, int k, uint64_t seed, json_t *points)
         }
         json_array_append_new(points, pt);
     }
-    json_decref(space);
     return rc;
+}
+
+/*
+ * A --prune spec: "PRUNER", "rules" or "rules+PRUNER" into *pr and *use_rules; the
+ * pruner part's start into *rest. ASHA's min_resource, unless given, is the evaluation
+ * interval (eval_interval > 0; 0: left as parsed).
+ */
+static int parse_prune(const char *spec, int64_t eval_interval, vsim_pruner *pr,
+                       int *use_rules, const char **rest)
+{
+    const char *p = spec;
+
+    if (rest)
+        *rest = spec;
+    *use_rules = !strncmp(p, "rules", 5);
+    if (*use_rules) {
+        if (p[5] && p[5] != '+')
+            return vsim_fail(VSIM_EINVAL, "expected rules or rules+PRUNER");
+        p = p[5] ? p + 6 : "none";
+    }
+    if (rest)
+        *rest = p;
+    if (!strncmp(p, "top:", 4))   /* replay's arm; the caller parses it */
+        return vsim_pruner_parse("none", pr);
+    if (vsim_pruner_parse(p, pr))
+        return VSIM_EINVAL;
+    if (pr->kind == VSIM_PRUNE_ASHA && eval_interval > 0 && !strstr(p, "min_resource"))
+        pr->min_resource = eval_interval;
+    return VSIM_OK;
 }
 
 /* ---- the jobs' processes --------------------------------------------------------------- */
@@ -609,8 +641,7 @@ static int follow(sweep *s, job *j, size_t idx, int final);
  * poll (no decision on them), and the job's end. */
 static int reap(sweep *s, job *j, size_t idx, int wst, const struct rusage *ru)
 {
-    double cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec * 1e-6 +
-                 (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec * 1e-6;
+    double cpu = rusage_s(ru);
     double wall = vsim_clock_s() - j->t_proc;
     json_t *o;
     int rc;
@@ -868,22 +899,11 @@ static job *find_job(sweep *s, const char *name)
 /* One evaluation of j's curve; a step seen before (a resumed run's repeat) is kept once. */
 static int add_point(job *j, int64_t step, double v)
 {
-    if (j->n_curve && step <= j->curve_step[j->n_curve - 1])
+    if (j->n_curve && step <= j->curve[j->n_curve - 1].step)
         return VSIM_OK;
-    if (j->n_curve == j->cap_curve) {
-        size_t cap = j->cap_curve ? 2 * j->cap_curve : 16;
-        int64_t *cs = vsim_reallocarray(j->curve_step, cap, sizeof(*cs));
-        double *cv = cs ? vsim_reallocarray(j->curve_value, cap, sizeof(*cv)) : NULL;
-
-        if (cs)
-            j->curve_step = cs;
-        if (!cv)
-            return vsim_fail(VSIM_ENOMEM, "out of memory");
-        j->curve_value = cv;
-        j->cap_curve = cap;
-    }
-    j->curve_step[j->n_curve] = step;
-    j->curve_value[j->n_curve++] = v;
+    if (vsim_grow((void **)&j->curve, &j->cap_curve, j->n_curve + 1, sizeof(*j->curve)))
+        return VSIM_ENOMEM;
+    j->curve[j->n_curve++] = (vsim_replay_point){ step, v };
     return VSIM_OK;
 }
 
@@ -993,10 +1013,14 @@ static int open_sweep(sweep *s, const char *dir)
     s->maximize = json_is_true(json_object_get(s->config, "maximize"));
     if (!json_is_string(prune) || !s->metric || s->parallel < 1 || s->steps < 1)
         return vsim_fail(VSIM_EFORMAT, "%s: incomplete sweep configuration", path);
-    if ((rc = vsim_pruner_parse(json_string_value(prune), &s->pruner)))
-        return vsim_fail(rc, "%s: %s", path, vsim_errmsg());
-    if (s->pruner.kind == VSIM_PRUNE_ASHA && !strstr(json_string_value(prune), "min_resource"))
-        s->pruner.min_resource = json_integer_value(json_object_get(s->config, "eval_interval"));
+    {
+        int use_rules;
+
+        if ((rc = parse_prune(json_string_value(prune),
+                              json_integer_value(json_object_get(s->config, "eval_interval")),
+                              &s->pruner, &use_rules, NULL)))
+            return vsim_errctx("%s", path);
+    }
     if ((rc = vsim_study_create(&s->pruner, &s->study)) || (rc = make_jobs(s)))
         return rc;
     snprintf(path, sizeof(path), "%s/" JOURNAL, dir);
@@ -1010,8 +1034,7 @@ static void close_sweep(sweep *s)
 {
     for (size_t i = 0; i < s->n_jobs; i++) {
         close_follow(&s->jobs[i]);
-        vsim_free(s->jobs[i].curve_step);
-        vsim_free(s->jobs[i].curve_value);
+        vsim_free(s->jobs[i].curve);
     }
     vsim_free(s->jobs);
     vsim_study_destroy(s->study);
@@ -1251,8 +1274,7 @@ static int drive(sweep *s)
         double cpu;
 
         getrusage(RUSAGE_SELF, &self);
-        cpu = (double)self.ru_utime.tv_sec + (double)self.ru_utime.tv_usec * 1e-6 +
-              (double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec * 1e-6;
+        cpu = rusage_s(&self);
         s->driver_cpu_s += cpu;
         if ((rc = journal(s, "driver", NULL, json_pack("{s:f}", "cpu_s", cpu))))
             return rc;
@@ -1398,27 +1420,29 @@ static int cmd_run(int argc, char **argv)
     if (grid && parse_grid(grid, g))
         vsim_cli_usage_error(&cli_run, "%s", vsim_errmsg());
     if (!grid) {
-        json_t *pts = json_array();
+        json_t *pts = json_array(), *sp;
+        json_error_t err;
 
         if (n_random > (int)VSIM_ARRAY_LEN(vctx))
             vsim_cli_usage_error(&cli_run, "--random %d: at most %zu jobs", n_random,
                                  VSIM_ARRAY_LEN(vctx));
-        if (sample_space(space, n_random, (uint64_t)seed, pts))
+        if (!(sp = json_load_file(space, 0, &err)))
+            vsim_cli_usage_error(&cli_run, "--space %s:%d: %s", space, err.line, err.text);
+        if (sample_space(space, sp, n_random, (uint64_t)seed, pts))
             vsim_cli_usage_error(&cli_run, "--space %s", vsim_errmsg());
         json_object_set_new(cfg, "points", pts);
-        json_object_set_new(cfg, "space", json_load_file(space, 0, NULL));
+        json_object_set_new(cfg, "space", sp);
         json_object_set_new(cfg, "random_seed", json_integer(seed));
     }
     {
-        const char *p = prune;
+        const char *p;
         vsim_pruner pr;
-        int use_rules = !strncmp(p, "rules", 5);
+        int use_rules;
 
-        if (use_rules)
-            p = p[5] == '+' ? p + 6 : p[5] ? NULL : "none";
-        if (!p || vsim_pruner_parse(p, &pr))
+        if (parse_prune(prune, 0, &pr, &use_rules, &p) || !strncmp(p, "top:", 4))
             vsim_cli_usage_error(&cli_run, "--prune %s: %s", prune,
-                                 p ? vsim_errmsg() : "expected rules or rules+PRUNER");
+                                 strncmp(p, "top:", 4) ? vsim_errmsg()
+                                                       : "top:K is an arm of replay only");
         json_object_set_new(cfg, "prune", json_string(p));
         json_object_set_new(cfg, "use_rules", json_boolean(use_rules));
         json_object_set_new(cfg, "prune_spec", json_string(prune));
@@ -1550,20 +1574,17 @@ static int add_arm(const vsim_opt *o, const char *arg)
     return 0;
 }
 
-/* "none", "median", "asha,...", "rules", "rules+median", "top:K[,at=F]", "rules+top:K". */
+/* An arm: a --prune spec of run, "top:K[,at=F]" or "rules+top:K[,at=F]". */
 static int parse_arm(const sweep *s, const char *spec, vsim_replay_arm *a)
 {
-    const char *p = spec;
+    const char *p;
 
     memset(a, 0, sizeof(*a));
     a->steps = s->steps;
     a->top_at = 0.1;
-    if (!strncmp(p, "rules", 5)) {
-        if (p[5] && p[5] != '+')
-            return vsim_fail(VSIM_EINVAL, "arm '%s': expected rules or rules+ARM", spec);
-        a->use_rules = 1;
-        p = p[5] ? p + 6 : "none";
-    }
+    if (parse_prune(spec, json_integer_value(json_object_get(s->config, "eval_interval")),
+                    &a->pruner, &a->use_rules, &p))
+        return vsim_errctx("arm '%s'", spec);
     if (!strncmp(p, "top:", 4)) {
         char *end;
         long k = strtol(p + 4, &end, 10);
@@ -1578,12 +1599,7 @@ static int parse_arm(const sweep *s, const char *spec, vsim_replay_arm *a)
                 return vsim_fail(VSIM_EINVAL, "arm '%s': at= must be between 0 and 1", spec);
         }
         a->top_k = (size_t)k;
-        return vsim_pruner_parse("none", &a->pruner);
     }
-    if (vsim_pruner_parse(p, &a->pruner))
-        return vsim_fail(VSIM_EINVAL, "arm '%s': %s", spec, vsim_errmsg());
-    if (a->pruner.kind == VSIM_PRUNE_ASHA && !strstr(p, "min_resource"))
-        a->pruner.min_resource = json_integer_value(json_object_get(s->config, "eval_interval"));
     return VSIM_OK;
 }
 
@@ -1636,6 +1652,7 @@ static int cmd_replay(int argc, char **argv)
     vsim_replay_job *rj = NULL;
     first_fire *ff = NULL;
     size_t *orders = NULL, best = SIZE_MAX, n_arms;
+    double best_value = (double)NAN;   /* the best recorded job's final value, minimised */
     vsim_replay_outcome *out = NULL;
     json_t *root = NULL, *jarms, *jjobs;
     vsim_opt opts[] = {
@@ -1714,9 +1731,8 @@ static int cmd_replay(int argc, char **argv)
 
         if (s.maximize)   /* the study minimises */
             for (size_t k = 0; k < j->n_curve; k++)
-                j->curve_value[k] = -j->curve_value[k];
-        r->eval_step = j->curve_step;
-        r->eval_value = j->curve_value;
+                j->curve[k].value = -j->curve[k].value;
+        r->evals = j->curve;
         r->n_evals = j->n_curve;
         r->end_step = j->steps;
         r->completed = !strcmp(j->status, "completed");
@@ -1726,15 +1742,16 @@ static int cmd_replay(int argc, char **argv)
         ff[i].step = -1;
         if (any_rules) {
             if ((rc = rules_first_fire(&s, j, i, &ff[i]))) {
-                vsim_fail(rc, "job %s: %s", j->name, vsim_errmsg());
+                vsim_errctx("job %s", j->name);
                 goto done;
             }
             r->rule_step = ff[i].step;
         }
-        if (r->completed && j->n_curve && !isnan(j->curve_value[j->n_curve - 1]) &&
-            (best == SIZE_MAX || j->curve_value[j->n_curve - 1] <
-                                 s.jobs[best].curve_value[s.jobs[best].n_curve - 1]))
+        if (r->completed && j->n_curve && !isnan(j->curve[j->n_curve - 1].value) &&
+            (best == SIZE_MAX || j->curve[j->n_curve - 1].value < best_value)) {
             best = i;
+            best_value = j->curve[j->n_curve - 1].value;
+        }
     }
     {   /* the job orders: Fisher-Yates shuffles of one seeded stream */
         vsim_rng g;
@@ -1761,9 +1778,9 @@ static int cmd_replay(int argc, char **argv)
         json_t *st = json_array(), *va = json_array();
 
         for (size_t k = 0; k < j->n_curve; k++) {
-            json_array_append_new(st, json_integer(j->curve_step[k]));
-            json_array_append_new(va, isnan(j->curve_value[k]) ? json_null()
-                                      : json_real(j->curve_value[k]));
+            json_array_append_new(st, json_integer(j->curve[k].step));
+            json_array_append_new(va, isnan(j->curve[k].value) ? json_null()
+                                      : json_real(j->curve[k].value));
         }
         json_array_append_new(jjobs, json_pack(
             "{s:s,s:s,s:s,s:I,s:b,s:f,s:f,s:o,s:o,s:I,s:s}", "job", j->name, "params", j->params,
@@ -1781,8 +1798,7 @@ static int cmd_replay(int argc, char **argv)
         for (int sh = 0; sh < shuffles; sh++) {
             const size_t *o = orders + (size_t)sh * s.n_jobs;
             vsim_replay_totals t;
-            double saved, regret = 0.0, bv = best == SIZE_MAX ? (double)NAN
-                                      : s.jobs[best].curve_value[s.jobs[best].n_curve - 1];
+            double saved, regret = 0.0, bv = best_value;
             json_t *ord = json_array(), *res = json_array();
             int lost;
 
@@ -1852,8 +1868,7 @@ static int cmd_replay(int argc, char **argv)
                s.maximize ? "larger" : "smaller");
         if (best != SIZE_MAX)
             printf("best job %s (%s): %.6g\n", s.jobs[best].name, s.jobs[best].params,
-                   (s.maximize ? -1.0 : 1.0) *
-                   s.jobs[best].curve_value[s.jobs[best].n_curve - 1]);
+                   s.maximize ? -best_value : best_value);
         printf("%-22s %8s %7s %7s %9s %8s %13s %8s %8s\n", "arm", "saved %", "min", "max",
                "regret %", "max", "best stopped", "stopped", "wall s");
         json_array_foreach(jarms, ai, ja) {

@@ -24,8 +24,8 @@ static int64_t next_event(const vsim_replay_job *j, const live *l, const vsim_re
 {
     int64_t k = j->end_step;
 
-    if (l->next < j->n_evals && j->eval_step[l->next] < k)
-        k = j->eval_step[l->next];
+    if (l->next < j->n_evals && j->evals[l->next].step < k)
+        k = j->evals[l->next].step;
     if (a->use_rules && !l->rule_done && j->rule_step >= 0 && j->rule_step < k)
         k = j->rule_step;
     return k;
@@ -128,8 +128,8 @@ int vsim_replay_run(const vsim_replay_job *jobs, size_t n, const size_t *order, 
             if (k < j->end_step)
                 stop = VSIM_REPLAY_RULE;
         }
-        if (stop < 0 && l->next < j->n_evals && j->eval_step[l->next] == k) {
-            double v = j->eval_value[l->next++];
+        if (stop < 0 && l->next < j->n_evals && j->evals[l->next].step == k) {
+            double v = j->evals[l->next++].value;
             vsim_prune_decision d = { 0 };
 
             o->value = v;

@@ -21,9 +21,13 @@
 
 #include "sweep/study.h"
 
+typedef struct vsim_replay_point {
+    int64_t step;               /* training steps done at an evaluation */
+    double value;               /* the metric there, to minimise (NaN allowed) */
+} vsim_replay_point;
+
 typedef struct vsim_replay_job {
-    const int64_t *eval_step;   /* training steps done at each evaluation, increasing */
-    const double *eval_value;   /* the metric there, to minimise (NaN allowed) */
+    const vsim_replay_point *evals;   /* steps increasing */
     size_t n_evals;
     int64_t end_step;           /* the training steps it ran in the recording */
     int completed;              /* 1: it completed; 0: it diverged or crashed (a failed trial) */
